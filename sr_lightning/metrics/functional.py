@@ -60,12 +60,14 @@ def _reduce(values: Tensor, reduction: Reduction) -> Tensor:
     raise ValueError(f"reduction must be 'mean' or 'none', got {reduction!r}.")
 
 
-def psnr(sr: Tensor, hr: Tensor, border: int = 0, y_channel: bool = False, reduction: Reduction = "mean") -> Tensor:
+def psnr(
+    sr: Tensor, hr: Tensor, border: int = 0, y_channel: bool = False, reduction: Reduction = "mean"
+) -> Tensor:
     """PSNR in dB on 8-bit levels, per image, then averaged (``reduction="mean"``) or not (``"none"``).
 
     Example:
         >>> import torch
-        >>> hr = torch.full((1, 3, 8, 8), 0.5)
+        >>> hr = torch.full((1, 3, 8, 8), 100 / 255)
         >>> round(psnr(hr + 1 / 255, hr).item(), 2)
         48.13
     """
@@ -81,7 +83,9 @@ def _gaussian_window(size: int = 11, sigma: float = 1.5, dtype: torch.dtype = to
     return (g[:, None] * g[None, :]).view(1, 1, size, size)
 
 
-def ssim(sr: Tensor, hr: Tensor, border: int = 0, y_channel: bool = False, reduction: Reduction = "mean") -> Tensor:
+def ssim(
+    sr: Tensor, hr: Tensor, border: int = 0, y_channel: bool = False, reduction: Reduction = "mean"
+) -> Tensor:
     """MATLAB-style SSIM on 8-bit levels, per image (channels averaged), then averaged or not.
 
     Example:

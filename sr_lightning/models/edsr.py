@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from sr_lightning.models.blocks import DIV2K_RGB_MEAN, MeanShift, ResidualBlock, Upsampler, check_scale, default_conv
+from sr_lightning.models.blocks import (
+    DIV2K_RGB_MEAN,
+    MeanShift,
+    ResidualBlock,
+    Upsampler,
+    check_scale,
+    default_conv,
+)
 
 __all__ = ["EDSR"]
 

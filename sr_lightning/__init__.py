@@ -1,0 +1,28 @@
+"""sr_lightning: PyTorch Lightning building blocks for single-image super-resolution.
+
+The packages follow the data flow: :mod:`~sr_lightning.data` (images, MATLAB bicubic, the DataModule) ->
+:mod:`~sr_lightning.models` (generators, pure torch) and :mod:`~sr_lightning.losses` (pure torch) ->
+:mod:`~sr_lightning.lit` (LightningModules) -> :mod:`~sr_lightning.callbacks` (metrics from
+:mod:`~sr_lightning.metrics`, images) -> loggers. :mod:`~sr_lightning.cli` is the ``sr-lightning`` command.
+"""
+
+from sr_lightning.callbacks import ImagePanel, RunSummary, SRMetrics
+from sr_lightning.data import SRDataModule, imresize
+from sr_lightning.lit import SRModule
+from sr_lightning.losses import CharbonnierLoss
+from sr_lightning.models import EDSR, SRResNet
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "EDSR",
+    "CharbonnierLoss",
+    "ImagePanel",
+    "RunSummary",
+    "SRDataModule",
+    "SRMetrics",
+    "SRModule",
+    "SRResNet",
+    "__version__",
+    "imresize",
+]

@@ -1,0 +1,105 @@
+"""The ``sr-lightning`` command: a LightningCLI with the library's callbacks and checkpoint defaults.
+
+    sr-lightning fit --config examples/configs/quickstart.yaml
+    sr-lightning test --config runs/quickstart/version_0/config.yaml --ckpt_path <best.ckpt> \\
+        --data.test_dir ../shared/benchmarks/Set5
+
+Besides LightningCLI's own keys (``trainer``, ``model``, ``data``, ``optimizer``, ``lr_scheduler``,
+``ckpt_path``), the config has ``checkpoint`` (a ModelCheckpoint: ``last.ckpt`` every epoch and the best by
+``val/psnr_y``), ``metrics`` (:class:`~sr_lightning.callbacks.SRMetrics`), ``image_panel``
+(:class:`~sr_lightning.callbacks.ImagePanel`) and ``summary`` (:class:`~sr_lightning.callbacks.RunSummary`).
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+
+from sr_lightning.callbacks import ImagePanel, RunSummary, SRMetrics
+from sr_lightning.data import SRDataModule
+
+__all__ = ["SRLightningCLI", "find_last_checkpoint", "main"]
+
+CHECKPOINT_DEFAULTS = {
+    "checkpoint.monitor": "val/psnr_y",
+    "checkpoint.mode": "max",
+    "checkpoint.save_top_k": 1,
+    "checkpoint.save_last": True,
+    "checkpoint.filename": "best-epoch{epoch:03d}-psnr_y{val/psnr_y:.3f}",
+    "checkpoint.auto_insert_metric_name": False,
+}
+
+
+def _get(config: Any, dotted: str) -> Any:
+    for key in dotted.split("."):
+        if config is None:
+            return None
+        config = config.get(key) if hasattr(config, "get") else getattr(config, key, None)
+    return config
+
+
+def find_last_checkpoint(config: Any) -> Path:
+    """The newest ``last.ckpt`` of the runs this config writes (``--ckpt_path last``).
+
+    Lightning looks for ``last`` only in the current run's checkpoint folder, which is a new ``version_N`` for
+    every run, so an interrupted run would silently start again from scratch. Here ``last`` means the newest
+    ``last.ckpt`` under ``checkpoint.dirpath`` if set, else under the logger's ``save_dir/name`` (else
+    ``default_root_dir/lightning_logs``). The resumed run logs to a new version folder, so nothing of the
+    interrupted run's files (CSV, panels, checkpoints) is overwritten.
+
+    Raises:
+        FileNotFoundError: naming the folder searched when it holds no ``last.ckpt``.
+    """
+    dirpath = _get(config, "checkpoint.dirpath")
+    if dirpath:
+        root = Path(dirpath)
+    else:
+        logger_args = _get(config, "trainer.logger.init_args") or {}
+        save_dir = _get(logger_args, "save_dir") or _get(config, "trainer.default_root_dir") or "."
+        root = Path(save_dir) / (_get(logger_args, "name") or "lightning_logs")
+    found = sorted(root.glob("**/last.ckpt"), key=lambda p: p.stat().st_mtime) if root.is_dir() else []
+    if not found:
+        raise FileNotFoundError(
+            f"--ckpt_path last: no last.ckpt under {root.resolve()}; pass the checkpoint's path instead."
+        )
+    return found[-1]
+
+
+class SRLightningCLI(LightningCLI):
+    """LightningCLI for any LightningModule (``model.class_path``) with :class:`SRDataModule` as data.
+
+    ``--ckpt_path last`` resumes the newest run of the same config (see :func:`find_last_checkpoint`).
+    """
+
+    def before_instantiate_classes(self) -> None:
+        config = self.config.get(self.subcommand) if self.subcommand else self.config
+        if config is not None and config.get("ckpt_path") == "last":
+            config["ckpt_path"] = str(find_last_checkpoint(config))
+            print(f"Resuming from {config['ckpt_path']}", flush=True)
+
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
+        parser.set_defaults(CHECKPOINT_DEFAULTS)
+        parser.add_lightning_class_args(SRMetrics, "metrics")
+        parser.add_lightning_class_args(ImagePanel, "image_panel")
+        parser.add_lightning_class_args(RunSummary, "summary")
+
+
+def main(args: list[str] | None = None) -> SRLightningCLI:
+    """Entry point of the ``sr-lightning`` console script."""
+    # The top-level `optimizer:`/`lr_scheduler:` keys replace the module's own default on purpose.
+    warnings.filterwarnings("ignore", message=r".*configure_optimizers` will be overridden by.*")
+    return SRLightningCLI(
+        datamodule_class=SRDataModule,
+        subclass_mode_model=True,
+        save_config_kwargs={"overwrite": True},
+        args=args,
+    )
+
+
+if __name__ == "__main__":
+    main()

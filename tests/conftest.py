@@ -1,0 +1,40 @@
+"""Shared fixtures: the ../shared benchmark data (tests using it skip when it is absent) and a tiny generator."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+SET5 = SHARED / "benchmarks" / "Set5"
+
+
+@pytest.fixture
+def set5_root() -> Path:
+    """The Set5 folder of ../shared/benchmarks, or a skip when this checkout has no ../shared."""
+    if not (SET5 / "HR").is_dir():
+        pytest.skip(f"benchmark data not found at {SET5}")
+    return SET5
+
+
+def _write_images(folder: Path, count: int = 4, size: tuple[int, int] = (48, 40)) -> Path:
+    """Smooth colour images with some texture: real enough for SR, tiny enough for the CPU."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0 : size[0], 0 : size[1]]
+    for i in range(count):
+        phase = rng.uniform(0, 2 * np.pi, 3)
+        img = np.stack([np.sin(xx / (3 + i) + phase[c]) * np.cos(yy / (4 + c) + phase[c]) for c in range(3)], -1)
+        img = (img + 1) / 2 * 200 + rng.uniform(0, 55, img.shape)
+        Image.fromarray(img.astype(np.uint8)).save(folder / f"img{i}.png")
+    return folder
+
+
+@pytest.fixture
+def write_images() -> Callable[..., Path]:
+    """``write_images(folder, count=4, size=(h, w))`` writes small textured PNGs and returns the folder."""
+    return _write_images

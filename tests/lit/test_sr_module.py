@@ -1,0 +1,116 @@
+"""SRModule: fast_dev_run, what the evaluation step returns, the metrics it feeds, precision settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from sr_lightning import EDSR, SRDataModule, SRMetrics, SRModule, SRResNet
+from sr_lightning.data import imresize
+from sr_lightning.metrics.functional import psnr_y
+
+
+@pytest.fixture
+def tiny_data(tmp_path: Path, write_images) -> SRDataModule:
+    train = write_images(tmp_path / "train")
+    val = write_images(tmp_path / "val", count=2, size=(36, 44))
+    return SRDataModule(scale=2, train_dir=str(train), val_dir=str(val), patch_size=24, batch_size=2)
+
+
+def _trainer(tmp_path: Path, **kwargs) -> L.Trainer:
+    defaults = dict(
+        default_root_dir=tmp_path,
+        accelerator="cpu",
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
+    return L.Trainer(**{**defaults, **kwargs})
+
+
+@pytest.mark.parametrize(
+    "generator", [EDSR(scale=2, n_resblocks=1, n_feats=8), SRResNet(scale=2, n_resblocks=1, n_feats=8)]
+)
+def test_fast_dev_run_trains_validates_and_changes_weights(tmp_path, tiny_data, generator: nn.Module) -> None:
+    module = SRModule(generator, lr=1e-3)
+    before = [p.detach().clone() for p in module.parameters()]
+    _trainer(tmp_path, fast_dev_run=True, callbacks=[SRMetrics()]).fit(module, datamodule=tiny_data)
+    assert any(not torch.equal(a, b) for a, b in zip(before, module.parameters(), strict=True))
+
+
+def test_validation_metrics_are_logged_and_bicubic_matches_the_protocol(tmp_path, tiny_data) -> None:
+    module = SRModule(EDSR(scale=2, n_resblocks=1, n_feats=8))
+    results = _trainer(tmp_path, callbacks=[SRMetrics()]).validate(module, datamodule=tiny_data, verbose=False)[0]
+    for key in ("psnr", "ssim", "psnr_y", "ssim_y", "bicubic_psnr_y", "bicubic_ssim_y", "loss"):
+        assert f"val/{key}" in results
+    # The bicubic baseline recomputed by hand from the same validation images.
+    expected = np.mean(
+        [psnr_y(imresize(b["lr"], 2).clamp(0, 1), b["hr"], border=2).item() for b in tiny_data.val_dataloader()]
+    )
+    assert results["val/bicubic_psnr_y"] == pytest.approx(expected, abs=1e-4)
+
+
+def test_evaluation_step_returns_images_for_callbacks(tiny_data) -> None:
+    tiny_data.setup("validate")
+    batch = next(iter(tiny_data.val_dataloader()))
+    out = SRModule(EDSR(scale=2, n_resblocks=1, n_feats=8)).validation_step(batch, 0)
+    assert set(out) == {"lr", "sr", "hr", "name"}
+    assert out["sr"].shape == out["hr"].shape and not out["sr"].requires_grad
+
+
+def test_default_loss_is_l1_and_custom_loss_is_used() -> None:
+    assert isinstance(SRModule(EDSR(scale=2, n_resblocks=1, n_feats=8)).loss, nn.L1Loss)
+    module = SRModule(EDSR(scale=2, n_resblocks=1, n_feats=8), loss=nn.MSELoss())
+    batch = {"lr": torch.rand(2, 3, 6, 6), "hr": torch.rand(2, 3, 12, 12)}
+    with torch.no_grad():
+        expected = nn.functional.mse_loss(module(batch["lr"]), batch["hr"])
+        assert module.training_step(batch, 0).item() == pytest.approx(expected.item())
+
+
+def test_scale_mismatch_between_data_and_generator_is_an_error(tmp_path, tiny_data) -> None:
+    module = SRModule(EDSR(scale=4, n_resblocks=1, n_feats=8))
+    with pytest.raises(ValueError, match=r"data scale \(2\).*generator's scale \(4\)"):
+        _trainer(tmp_path, fast_dev_run=True).fit(module, datamodule=tiny_data)
+
+
+def test_generator_without_scale_is_rejected() -> None:
+    with pytest.raises(ValueError, match="integer `scale`"):
+        SRModule(nn.Conv2d(3, 3, 3))
+
+
+def test_hyperparameters_leave_networks_out_of_checkpoints_outside_the_cli() -> None:
+    module = SRModule(EDSR(scale=2, n_resblocks=1, n_feats=8), lr=3e-4)
+    assert dict(module.hparams) == {"lr": 3e-4}
+
+
+def test_bf16_mixed_runs_on_cpu(tmp_path, tiny_data) -> None:
+    module = SRModule(EDSR(scale=2, n_resblocks=1, n_feats=8))
+    trainer = _trainer(tmp_path, fast_dev_run=True, precision="bf16-mixed", callbacks=[SRMetrics()])
+    trainer.fit(module, datamodule=tiny_data)
+    assert torch.isfinite(trainer.callback_metrics["val/psnr_y"])
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="16-mixed (fp16 AMP with loss scaling) needs a GPU")
+@pytest.mark.parametrize("precision", ["16-mixed", "bf16-mixed", "32"])
+def test_precisions_on_gpu(tmp_path, tiny_data, precision: str) -> None:
+    module = SRModule(EDSR(scale=2, n_resblocks=2, n_feats=16), lr=1e-3)
+    trainer = _trainer(
+        tmp_path,
+        accelerator="gpu",
+        devices=1,
+        max_steps=20,
+        precision=precision,
+        callbacks=[SRMetrics()],
+        limit_val_batches=2,
+    )
+    trainer.fit(module, datamodule=tiny_data)
+    assert torch.isfinite(trainer.callback_metrics["train/loss"])
+    assert torch.isfinite(trainer.callback_metrics["val/psnr_y"])
+    if precision == "16-mixed":
+        assert trainer.precision_plugin.scaler is not None

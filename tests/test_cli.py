@@ -1,0 +1,105 @@
+"""The `sr-lightning` command end to end on tiny data: fit writes everything, test scores Set5, resume continues."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from sr_lightning.cli import SRLightningCLI, main
+from sr_lightning.data import SRDataModule
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIGS = REPO / "examples" / "configs"
+
+
+def _tiny_overrides(tmp_path: Path, train_dir: Path) -> list[str]:
+    return [
+        f"--trainer.logger.init_args.save_dir={tmp_path / 'runs'}",
+        "--trainer.max_epochs=1",
+        "--trainer.limit_train_batches=2",
+        "--trainer.log_every_n_steps=1",
+        "--trainer.accelerator=cpu",
+        "--model.init_args.generator.init_args.n_resblocks=1",
+        "--model.init_args.generator.init_args.n_feats=8",
+        f"--data.train_dir={train_dir}",
+        "--data.patch_size=24",
+        "--data.batch_size=2",
+        "--data.repeat=1",
+    ]
+
+
+@pytest.fixture
+def train_dir(tmp_path: Path, write_images) -> Path:
+    return write_images(tmp_path / "train", count=6, size=(48, 48))
+
+
+def test_quickstart_fit_writes_run_folder_then_resumes(tmp_path, train_dir, capsys) -> None:
+    args = ["fit", "--config", str(CONFIGS / "quickstart.yaml"), *_tiny_overrides(tmp_path, train_dir)]
+    main(args)
+    printed = capsys.readouterr().out
+    run = tmp_path / "runs" / "quickstart" / "version_0"
+    ckpts = run / "checkpoints"
+    assert (ckpts / "last.ckpt").is_file()
+    best = list(ckpts.glob("best-epoch000-psnr_y*.ckpt"))
+    assert len(best) == 1
+    assert (run / "metrics.csv").read_text().count("val/bicubic_psnr_y") == 1
+    assert (run / "images" / "val_epoch000.png").is_file()
+    assert (run / "config.yaml").is_file()
+    assert "PSNR-Y (dB)" in printed and "bicubic" in printed and str(run.resolve()) in printed
+
+    checkpoint = torch.load(ckpts / "last.ckpt", map_location="cpu", weights_only=True)
+    assert checkpoint["epoch"] == 0 and checkpoint["global_step"] == 2
+    assert checkpoint["optimizer_states"] and checkpoint["lr_schedulers"]
+    assert checkpoint["hyper_parameters"]["generator"]["class_path"] == "sr_lightning.models.EDSR"
+
+    # Resume: one more epoch continues the counters of the first, in a new version folder, losing nothing.
+    resumed = main([*args, "--trainer.max_epochs=2", "--ckpt_path=last"])
+    assert Path(resumed.trainer.ckpt_path) == ckpts / "last.ckpt"
+    assert resumed.trainer.current_epoch == 2 and resumed.trainer.global_step == 4
+    epochs = [row.split(",")[0] for row in (run.parent / "version_1" / "metrics.csv").read_text().splitlines()[1:]]
+    assert "0" not in epochs and "1" in epochs  # only epoch 1 was trained by the resumed run
+    assert (run / "metrics.csv").read_text().count("\n") > 1  # the first run's log is intact
+
+
+def test_ckpt_path_last_without_a_previous_run_is_a_clear_error(tmp_path, train_dir) -> None:
+    args = ["fit", "--config", str(CONFIGS / "quickstart.yaml"), *_tiny_overrides(tmp_path, train_dir)]
+    with pytest.raises(FileNotFoundError, match="no last.ckpt under"):
+        main([*args, "--ckpt_path=last"])
+
+
+def test_run_config_tests_a_checkpoint_on_set5(tmp_path, train_dir, set5_root, capsys) -> None:
+    main(["fit", "--config", str(CONFIGS / "quickstart.yaml"), *_tiny_overrides(tmp_path, train_dir)])
+    run = tmp_path / "runs" / "quickstart" / "version_0"
+    best = next((run / "checkpoints").glob("best-*.ckpt"))
+    capsys.readouterr()
+    cli = main(["test", "--config", str(run / "config.yaml"), f"--ckpt_path={best}", f"--data.test_dir={set5_root}"])
+    printed = capsys.readouterr().out
+    metrics = cli.trainer.callback_metrics
+    for key in ("psnr", "ssim", "psnr_y", "ssim_y"):
+        assert f"test/{key}" in metrics and f"test/bicubic_{key}" in metrics
+    # Set5 x2 bicubic, published: 33.66 dB / 0.9299 (the LR is the official MATLAB one).
+    assert metrics["test/bicubic_psnr_y"].item() == pytest.approx(33.66, abs=0.03)
+    assert metrics["test/bicubic_ssim_y"].item() == pytest.approx(0.9299, abs=0.001)
+    assert "Test (Y: BT.601" in printed
+
+
+@pytest.mark.parametrize("config", sorted(CONFIGS.glob("*.yaml")), ids=lambda p: p.name)
+def test_every_example_config_parses(config: Path, tmp_path) -> None:
+    cfg = yaml.safe_load(config.read_text())
+    overrides = [
+        f"--trainer.logger.init_args.save_dir={tmp_path}",
+        "--trainer.accelerator=cpu",
+        "--trainer.precision=32",
+    ]
+    cli = SRLightningCLI(
+        datamodule_class=SRDataModule,
+        subclass_mode_model=True,
+        run=False,
+        args=["--config", str(config), *overrides],
+    )
+    generator = cli.model.generator
+    assert generator.scale == cfg["data"]["scale"] == cli.datamodule.scale
+    assert cli.model.loss.__class__.__name__ == cfg["model"]["init_args"]["loss"]["class_path"].split(".")[-1]
