@@ -22,7 +22,7 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from sr_lightning.callbacks import ImagePanel, RunSummary, SRMetrics
 from sr_lightning.data import SRDataModule
 
-__all__ = ["SRLightningCLI", "find_last_checkpoint", "main"]
+__all__ = ["SRLightningCLI", "find_last_checkpoint", "main", "run"]
 
 CHECKPOINT_DEFAULTS = {
     "checkpoint.monitor": "val/psnr_y",
@@ -101,5 +101,10 @@ def main(args: list[str] | None = None) -> SRLightningCLI:
     )
 
 
-if __name__ == "__main__":
+def run() -> None:
+    """The console script: ``main()`` without a return value (a returned object would become the exit status)."""
     main()
+
+
+if __name__ == "__main__":
+    run()

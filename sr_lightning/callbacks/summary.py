@@ -54,7 +54,7 @@ class RunSummary(Callback):
 
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._print(
-            trainer, "val", f"Validation after epoch {trainer.current_epoch} (Y: BT.601, border = scale):"
+            trainer, "val", f"Validation after {trainer.current_epoch} epochs (Y: BT.601, border = scale):"
         )
         if not trainer.is_global_zero:
             return

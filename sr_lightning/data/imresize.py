@@ -12,6 +12,7 @@ already folds in the border mirroring. That keeps it exact, differentiable and f
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import torch
 from torch import Tensor
@@ -29,12 +30,14 @@ def _cubic(x: Tensor) -> Tensor:
     return near + far
 
 
+@lru_cache(maxsize=256)
 def _resize_matrix(in_length: int, out_length: int, scale: float, antialiasing: bool) -> Tensor:
     """The (out_length, in_length) matrix that resizes one axis like MATLAB ``imresize``.
 
     Follows MATLAB's ``contributions``: output pixel ``x`` (1-based) maps to input coordinate
     ``u = x / scale + 0.5 * (1 - 1 / scale)``; when shrinking with antialiasing the kernel becomes
     ``scale * cubic(scale * t)`` with width ``4 / scale``; out-of-range taps are mirrored (symmetric padding).
+    Cached: training draws the same patch size again and again. Callers must not modify the result in place.
     """
     kernel_width = 4.0
     stretch = antialiasing and scale < 1

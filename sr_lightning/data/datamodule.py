@@ -1,0 +1,253 @@
+"""The LightningDataModule: training patches, validation/test/predict whole images, from folders or built-ins.
+
+``SRDataModule()`` with no argument trains on the photographs embedded in scikit-image and validates on two of
+them (:mod:`sr_lightning.data.samples`), so the quickstart runs offline. With folders, every argument is a
+plain ``str`` / ``list[str]`` / number, so a LightningCLI YAML sets it directly::
+
+    data:
+      scale: 4
+      train_dir: data/DIV2K/DIV2K_train_HR
+      val_dir: data/benchmarks/Set5      # HR/ + LR_bicubic/X4/ (a paired folder) or a folder of HR images
+      test_dir: data/benchmarks/Set14
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import lightning as L
+from torch.utils.data import DataLoader
+
+from sr_lightning.data.datasets import TrainPatchDataset
+from sr_lightning.data.io import list_images
+from sr_lightning.data.paired import PairedImageDataset, collate_whole_images
+from sr_lightning.data.samplers import SeededPatchSampler
+from sr_lightning.data.samples import DEFAULT_TRAIN_NAMES, DEFAULT_VAL_NAMES
+from sr_lightning.data.sources import FileSource, ImageSource, SampleSource, split_by_name
+
+__all__ = ["SUPPORTED_SCALES", "SRDataModule"]
+
+SUPPORTED_SCALES: tuple[int, ...] = (2, 3, 4)
+
+
+def _check_scale(scale: int, patch_size: int) -> None:
+    if scale not in SUPPORTED_SCALES:
+        raise ValueError(f"scale must be one of {SUPPORTED_SCALES}, got {scale!r}.")
+    if patch_size < 1 or patch_size % scale:
+        raise ValueError(f"patch_size must be a positive multiple of scale {scale}, got {patch_size!r}.")
+
+
+class SRDataModule(L.LightningDataModule):
+    """HR/LR data for super-resolution: random patches to train, whole images to validate, test and predict.
+
+    Training images come from ``train_dir`` (searched recursively), ``train_files``, or, with neither, the
+    embedded scikit-image photographs. Validation images come from ``val_dir``; without it, the embedded
+    default uses :data:`~sr_lightning.data.samples.DEFAULT_VAL_NAMES`, and training files are split by name
+    (:func:`~sr_lightning.data.sources.split_by_name`: every ``round(1 / val_fraction)``-th file in name order,
+    at least one on each side). ``val_dir``, ``test_dir`` and ``predict_dir`` are either paired folders
+    (``HR/`` + ``LR_bicubic/X<s>/``, the official LR files are used) or folders of HR images (LR made by MATLAB
+    bicubic). Predict batches are the same ``{"lr", "hr", "name"}`` dicts as test batches.
+
+    Batches: train ``{"lr": (B, 3, p/s, p/s), "hr": (B, 3, p, p)}``; val/test/predict ``{"lr", "hr", "name"}``
+    with ``name`` a list of str. Every image is float32 in [0, 1] and every LR image is 8-bit quantized.
+
+    Args:
+        scale: the super-resolution factor, 2, 3 or 4; :attr:`scale` can be changed during training.
+        train_dir: folder of training HR images.
+        train_files: training HR image files, instead of ``train_dir``.
+        val_dir: validation folder (paired, or HR images).
+        test_dir: test folder (paired, or HR images), needed by ``trainer.test``.
+        predict_dir: predict folder (paired, or HR images), needed by ``trainer.predict``.
+        patch_size: HR training patch side; a multiple of ``scale`` (a multiple of 12 allows every scale).
+        repeat: random patches per training image per epoch.
+        val_fraction: share of ``train_dir``/``train_files`` used for validation when ``val_dir`` is not set.
+        augment: random flips and 90-degree rotations of training patches.
+        batch_size: training batch size; the last incomplete batch is dropped unless it is the only one.
+        val_batch_size: validation/test/predict batch size; whole images differ in size, so above 1 every
+            image of a batch must have the same size (else a ValueError names the sizes).
+        num_workers: DataLoader worker processes.
+        persistent_workers: keep workers between epochs (only used when ``num_workers > 0``).
+        pin_memory: pin batches in page-locked memory (faster host-to-GPU copies).
+        seed: the seed of the training draws; the same seed gives the same batches with any ``num_workers``.
+        skip_corrupt: skip unreadable images with a warning naming each one, instead of raising.
+        cache_images: keep the decoded training images in memory.
+
+    Raises:
+        ValueError: for an unsupported ``scale``, a ``patch_size`` that is not a multiple of it, a
+            ``val_fraction`` outside (0, 1), a non-positive batch size or ``repeat``, a negative
+            ``num_workers``, or both ``train_dir`` and ``train_files``.
+
+    Example:
+        >>> dm = SRDataModule(scale=4, patch_size=48, batch_size=2)
+        >>> batch = next(iter(dm.train_dataloader()))
+        >>> batch["lr"].shape, batch["hr"].shape
+        (torch.Size([2, 3, 12, 12]), torch.Size([2, 3, 48, 48]))
+        >>> dm.scale = 2
+        >>> next(iter(dm.train_dataloader()))["lr"].shape
+        torch.Size([2, 3, 24, 24])
+    """
+
+    def __init__(
+        self,
+        scale: int = 2,
+        train_dir: str | None = None,
+        train_files: list[str] | None = None,
+        val_dir: str | None = None,
+        test_dir: str | None = None,
+        predict_dir: str | None = None,
+        patch_size: int = 96,
+        repeat: int = 1,
+        val_fraction: float = 0.1,
+        augment: bool = True,
+        batch_size: int = 16,
+        val_batch_size: int = 1,
+        num_workers: int = 0,
+        persistent_workers: bool = False,
+        pin_memory: bool = False,
+        seed: int = 0,
+        skip_corrupt: bool = False,
+        cache_images: bool = False,
+    ) -> None:
+        super().__init__()
+        _check_scale(scale, patch_size)
+        if not 0 < val_fraction < 1:
+            raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction!r}.")
+        for arg, value in (("repeat", repeat), ("batch_size", batch_size), ("val_batch_size", val_batch_size)):
+            if value < 1:
+                raise ValueError(f"{arg} must be >= 1, got {value!r}.")
+        if num_workers < 0:
+            raise ValueError(f"num_workers must be >= 0, got {num_workers!r}.")
+        if train_dir is not None and train_files:
+            raise ValueError("Give train_dir or train_files, not both.")
+        self.save_hyperparameters()
+        self._scale = scale
+        self.train_dataset: TrainPatchDataset | None = None
+        self.val_dataset: PairedImageDataset | None = None
+        self.test_dataset: PairedImageDataset | None = None
+        self.predict_dataset: PairedImageDataset | None = None
+
+    @property
+    def scale(self) -> int:
+        """The current factor. Setting it switches every dataset already built, workers included.
+
+        ``hparams.scale`` keeps the starting value. A change reaches the batches drawn after it; batches that
+        workers already prefetched keep the old scale. So switch in ``on_train_epoch_start`` of the epoch before
+        its first batch, except for the first epoch (or the first after resuming), whose iterator Lightning
+        creates earlier: switch for it in ``setup`` or ``on_fit_start``.
+        """
+        return self._scale
+
+    @scale.setter
+    def scale(self, scale: int) -> None:
+        _check_scale(scale, self.hparams.patch_size)
+        datasets = [self.val_dataset, self.test_dataset, self.predict_dataset, self.train_dataset]
+        built = [dataset for dataset in datasets if dataset is not None]
+        try:
+            for dataset in built:
+                dataset.scale = scale
+        except Exception:
+            for dataset in built:  # undo, so a failed switch (a missing LR_bicubic file) leaves all at the old scale
+                dataset.scale = self._scale
+            raise
+        self._scale = scale
+
+    def _sources(self) -> tuple[list[ImageSource], list[ImageSource] | None, str]:
+        """Training sources, validation sources (None: use val_dir) and where the training images come from."""
+        hp = self.hparams
+        if hp.train_dir is None and not hp.train_files:
+            train: list[ImageSource] = [SampleSource(name) for name in DEFAULT_TRAIN_NAMES]
+            return train, [SampleSource(name) for name in DEFAULT_VAL_NAMES], "the embedded samples"
+        if hp.train_dir is not None:
+            origin = f"train_dir {hp.train_dir}"
+            train = [FileSource(path) for path in list_images(hp.train_dir)]
+        else:
+            origin = f"train_files ({len(hp.train_files)} files)"
+            train = [FileSource(Path(path)) for path in hp.train_files]
+        if hp.val_dir is not None:
+            return train, None, origin
+        train, val = split_by_name(train, hp.val_fraction, origin)
+        return train, val, origin
+
+    def _train_dataset(self) -> TrainPatchDataset:
+        if self.train_dataset is None:
+            hp = self.hparams
+            sources, _, origin = self._sources()
+            self.train_dataset = TrainPatchDataset(
+                sources,
+                scale=self._scale,
+                patch_size=hp.patch_size,
+                repeat=hp.repeat,
+                augment=hp.augment,
+                seed=hp.seed,
+                skip_corrupt=hp.skip_corrupt,
+                cache=hp.cache_images,
+                origin=origin,
+            )
+        return self.train_dataset
+
+    def _eval_dataset(self, stage: str) -> PairedImageDataset:
+        attr = f"{stage}_dataset"
+        if getattr(self, attr) is None:
+            folder = getattr(self.hparams, f"{stage}_dir")
+            if stage == "val" and folder is None:
+                images: str | list[ImageSource] | None = self._sources()[1]
+            elif folder is None:
+                raise ValueError(
+                    f"No {stage} images: set data.{stage}_dir (SRDataModule({stage}_dir=...)) to a folder of HR "
+                    "images or a paired folder with HR/ and LR_bicubic/X<s>/."
+                )
+            else:
+                images = folder
+            assert images is not None  # without val_dir, _sources() always returns validation sources
+            dataset = PairedImageDataset(images, scale=self._scale, skip_corrupt=self.hparams.skip_corrupt)
+            setattr(self, attr, dataset)
+        return getattr(self, attr)
+
+    def setup(self, stage: str | None = None) -> None:
+        """Build (once) the datasets the stage needs: ``fit`` train and val, ``validate`` val, and so on."""
+        if stage in ("fit", None):
+            self._train_dataset()
+        if stage in ("fit", "validate", None):
+            self._eval_dataset("val")
+        if stage == "test" or (stage is None and self.hparams.test_dir is not None):
+            self._eval_dataset("test")
+        if stage == "predict" or (stage is None and self.hparams.predict_dir is not None):
+            self._eval_dataset("predict")
+
+    def _loader_options(self) -> dict[str, object]:
+        workers = self.hparams.num_workers
+        return {
+            "num_workers": workers,
+            "persistent_workers": self.hparams.persistent_workers and workers > 0,
+            "pin_memory": self.hparams.pin_memory,
+        }
+
+    def train_dataloader(self) -> DataLoader:
+        dataset = self._train_dataset()
+        batch_size = self.hparams.batch_size
+        sampler = SeededPatchSampler(len(dataset), seed=self.hparams.seed)
+        return DataLoader(
+            dataset,
+            batch_size=batch_size,
+            sampler=sampler,
+            drop_last=len(dataset) >= batch_size,
+            **self._loader_options(),  # type: ignore[arg-type]
+        )
+
+    def _eval_dataloader(self, stage: str) -> DataLoader:
+        return DataLoader(
+            self._eval_dataset(stage),
+            batch_size=self.hparams.val_batch_size,
+            shuffle=False,
+            collate_fn=collate_whole_images,
+            **self._loader_options(),  # type: ignore[arg-type]
+        )
+
+    def val_dataloader(self) -> DataLoader:
+        return self._eval_dataloader("val")
+
+    def test_dataloader(self) -> DataLoader:
+        return self._eval_dataloader("test")
+
+    def predict_dataloader(self) -> DataLoader:
+        return self._eval_dataloader("predict")
