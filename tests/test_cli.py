@@ -66,7 +66,7 @@ def test_quickstart_fit_writes_run_folder_then_resumes(tmp_path, train_dir, caps
 
 def test_ckpt_path_last_without_a_previous_run_is_a_clear_error(tmp_path, train_dir) -> None:
     args = ["fit", "--config", str(CONFIGS / "quickstart.yaml"), *_tiny_overrides(tmp_path, train_dir)]
-    with pytest.raises(FileNotFoundError, match="no last.ckpt under"):
+    with pytest.raises(FileNotFoundError, match=r"no last\.ckpt under"):
         main([*args, "--ckpt_path=last"])
 
 

@@ -84,9 +84,7 @@ class ImagePanel(Callback):
             and (trainer.current_epoch + 1) % self.every_n_epochs == 0
         )
 
-    def on_validation_batch_end(
-        self, trainer, pl_module, outputs: Any, batch, batch_idx, dataloader_idx=0
-    ) -> None:
+    def on_validation_batch_end(self, trainer, pl_module, outputs: Any, batch, batch_idx, dataloader_idx=0) -> None:
         if not self._active(trainer) or len(self._rows) >= self.num_images:
             return
         lr, sr, hr = unpack_images(outputs, "ImagePanel")

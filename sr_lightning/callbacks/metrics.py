@@ -66,9 +66,7 @@ class SRMetrics(Callback):
             pl_module.log(f"{stage}/{name}", metric.compute(), prog_bar=name == "psnr_y")
             metric.reset()
 
-    def on_validation_batch_end(
-        self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0
-    ) -> None:
+    def on_validation_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:
         self._update("val", pl_module, outputs)
 
     def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:

@@ -40,9 +40,7 @@ class RunSummary(Callback):
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.is_global_zero:
-            print(
-                f"\nRun folder: {Path(trainer.log_dir or trainer.default_root_dir).resolve()}\n", flush=True
-            )
+            print(f"\nRun folder: {Path(trainer.log_dir or trainer.default_root_dir).resolve()}\n", flush=True)
 
     def _print(self, trainer: L.Trainer, stage: str, title: str) -> None:
         if not trainer.is_global_zero:
@@ -53,9 +51,7 @@ class RunSummary(Callback):
         print(f"\n{title}\n{format_comparison(metrics, stage)}", flush=True)
 
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._print(
-            trainer, "val", f"Validation after {trainer.current_epoch} epochs (Y: BT.601, border = scale):"
-        )
+        self._print(trainer, "val", f"Validation after {trainer.current_epoch} epochs (Y: BT.601, border = scale):")
         if not trainer.is_global_zero:
             return
         files: list[tuple[str, str | Path | None]] = []
@@ -73,9 +69,7 @@ class RunSummary(Callback):
                 files.append(("metrics CSV", Path(logger.log_dir) / "metrics.csv"))
         written = [(label, Path(path).resolve()) for label, path in files if path and Path(path).exists()]
         if written:
-            print(
-                "Files written:\n" + "\n".join(f"  {label:16}{path}" for label, path in written), flush=True
-            )
+            print("Files written:\n" + "\n".join(f"  {label:16}{path}" for label, path in written), flush=True)
         print(f"Run folder: {Path(trainer.log_dir or trainer.default_root_dir).resolve()}", flush=True)
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:

@@ -60,9 +60,7 @@ def _reduce(values: Tensor, reduction: Reduction) -> Tensor:
     raise ValueError(f"reduction must be 'mean' or 'none', got {reduction!r}.")
 
 
-def psnr(
-    sr: Tensor, hr: Tensor, border: int = 0, y_channel: bool = False, reduction: Reduction = "mean"
-) -> Tensor:
+def psnr(sr: Tensor, hr: Tensor, border: int = 0, y_channel: bool = False, reduction: Reduction = "mean") -> Tensor:
     """PSNR in dB on 8-bit levels, per image, then averaged (``reduction="mean"``) or not (``"none"``).
 
     Example:
@@ -83,9 +81,7 @@ def _gaussian_window(size: int = 11, sigma: float = 1.5, dtype: torch.dtype = to
     return (g[:, None] * g[None, :]).view(1, 1, size, size)
 
 
-def ssim(
-    sr: Tensor, hr: Tensor, border: int = 0, y_channel: bool = False, reduction: Reduction = "mean"
-) -> Tensor:
+def ssim(sr: Tensor, hr: Tensor, border: int = 0, y_channel: bool = False, reduction: Reduction = "mean") -> Tensor:
     """MATLAB-style SSIM on 8-bit levels, per image (channels averaged), then averaged or not.
 
     Example:
@@ -95,6 +91,10 @@ def ssim(
         1.0
     """
     sr, hr = _prepare(sr, hr, border, y_channel)
+    if min(sr.shape[-2:]) < 11:
+        raise ValueError(
+            f"SSIM needs at least 11x11 pixels after cropping border={border}, got {tuple(sr.shape[-2:])}."
+        )
     channels = sr.shape[1]
     window = _gaussian_window(dtype=sr.dtype).to(sr.device).expand(channels, 1, -1, -1)
 

@@ -55,7 +55,7 @@ class PSNR(_PerImageMean):
         >>> hr = torch.full((2, 3, 16, 16), 100 / 255)
         >>> metric.update(hr + 1 / 255, hr)
         >>> round(metric.compute().item(), 2)
-        49.24
+        49.45
     """
 
     def _score(self, sr: Tensor, hr: Tensor) -> Tensor:

@@ -87,7 +87,8 @@ def test_quantization_and_known_answers() -> None:
     hr = torch.full((1, 3, 8, 8), 100 / 255)
     assert psnr(hr + 0.4 / 255, hr).item() == float("inf")  # rounds to the same 8-bit level
     assert psnr(hr + 1 / 255, hr).item() == pytest.approx(20 * np.log10(255), abs=1e-9)
-    assert ssim(hr, hr).item() == 1.0
+    flat = torch.full((1, 3, 16, 16), 100 / 255)
+    assert ssim(flat, flat).item() == 1.0
 
 
 def test_bad_input_errors_name_the_problem() -> None:
@@ -95,5 +96,7 @@ def test_bad_input_errors_name_the_problem() -> None:
         psnr(torch.rand(1, 3, 8, 8), torch.rand(1, 3, 8, 9))
     with pytest.raises(ValueError, match="border=4"):
         psnr_y(torch.rand(1, 3, 8, 8), torch.rand(1, 3, 8, 8), border=4)
+    with pytest.raises(ValueError, match=r"SSIM needs at least 11x11 pixels after cropping border=2, got \(10, 10\)"):
+        ssim(torch.rand(1, 3, 14, 14), torch.rand(1, 3, 14, 14), border=2)
     with pytest.raises(ValueError, match="3 RGB channels"):
         rgb_to_y(torch.rand(1, 1, 8, 8))
