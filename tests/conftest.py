@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import lightning as L
 import numpy as np
 import pytest
 from PIL import Image
@@ -38,3 +39,21 @@ def _write_images(folder: Path, count: int = 4, size: tuple[int, int] = (48, 40)
 def write_images() -> Callable[..., Path]:
     """``write_images(folder, count=4, size=(h, w))`` writes small textured PNGs and returns the folder."""
     return _write_images
+
+
+@pytest.fixture
+def tiny_trainer(tmp_path: Path) -> Callable[..., L.Trainer]:
+    """``tiny_trainer(**overrides)``: a quiet CPU Trainer in ``tmp_path`` (no logger, checkpoints or progress bar)."""
+
+    def make(**overrides) -> L.Trainer:
+        defaults = dict(
+            default_root_dir=tmp_path,
+            accelerator="cpu",
+            logger=False,
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+        )
+        return L.Trainer(**{**defaults, **overrides})
+
+    return make

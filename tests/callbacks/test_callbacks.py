@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import lightning as L
 import pytest
 import torch
 from PIL import Image
@@ -44,7 +43,7 @@ def test_callbacks_reject_bad_arguments_and_outputs() -> None:
         SRMetrics().on_validation_batch_end(None, module, torch.zeros(1), None, 0)
 
 
-def test_image_panel_writes_a_png_per_validation(tmp_path: Path, write_images) -> None:
+def test_image_panel_writes_a_png_per_validation(tmp_path: Path, write_images, tiny_trainer) -> None:
     data = SRDataModule(
         scale=2,
         train_dir=str(write_images(tmp_path / "train")),
@@ -53,17 +52,7 @@ def test_image_panel_writes_a_png_per_validation(tmp_path: Path, write_images) -
         batch_size=2,
     )
     panel = ImagePanel(num_images=2, crop_size=16)
-    trainer = L.Trainer(
-        default_root_dir=tmp_path,
-        max_epochs=2,
-        limit_train_batches=1,
-        accelerator="cpu",
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        callbacks=[panel],
-    )
+    trainer = tiny_trainer(max_epochs=2, limit_train_batches=1, callbacks=[panel])
     trainer.fit(SRModule(EDSR(scale=2, n_resblocks=1, n_feats=8)), datamodule=data)
     pngs = sorted((tmp_path / "images").glob("val_epoch*.png"))
     assert [p.name for p in pngs] == ["val_epoch000.png", "val_epoch001.png"]  # none for the sanity check

@@ -185,19 +185,10 @@ class _TinySR(L.LightningModule):
         return torch.optim.SGD(self.parameters(), lr=0.0)
 
 
-def test_lightning_fit_uses_the_sampler_epochs(image_folder: Callable) -> None:
+def test_lightning_fit_uses_the_sampler_epochs(image_folder: Callable, tiny_trainer: Callable) -> None:
     folder = str(image_folder([(40, 40)] * 5))
     kwargs = {"train_dir": folder, "test_dir": folder, "patch_size": 16, "batch_size": 2, "val_fraction": 0.2}
-    trainer = L.Trainer(
-        max_epochs=2,
-        accelerator="cpu",
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        num_sanity_val_steps=0,
-        log_every_n_steps=1,
-    )
+    trainer = tiny_trainer(max_epochs=2, num_sanity_val_steps=0, log_every_n_steps=1)
     model, dm = _TinySR(2), SRDataModule(**kwargs)
     trainer.fit(model, datamodule=dm)
     trainer.test(model, datamodule=dm, verbose=False)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import lightning as L
 import numpy as np
 import pytest
 import torch
@@ -22,31 +21,19 @@ def tiny_data(tmp_path: Path, write_images) -> SRDataModule:
     return SRDataModule(scale=2, train_dir=str(train), val_dir=str(val), patch_size=24, batch_size=2)
 
 
-def _trainer(tmp_path: Path, **kwargs) -> L.Trainer:
-    defaults = dict(
-        default_root_dir=tmp_path,
-        accelerator="cpu",
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-    )
-    return L.Trainer(**{**defaults, **kwargs})
-
-
 @pytest.mark.parametrize(
     "generator", [EDSR(scale=2, n_resblocks=1, n_feats=8), SRResNet(scale=2, n_resblocks=1, n_feats=8)]
 )
-def test_fast_dev_run_trains_validates_and_changes_weights(tmp_path, tiny_data, generator: nn.Module) -> None:
+def test_fast_dev_run_trains_validates_and_changes_weights(tiny_trainer, tiny_data, generator: nn.Module) -> None:
     module = SRModule(generator, lr=1e-3)
     before = [p.detach().clone() for p in module.parameters()]
-    _trainer(tmp_path, fast_dev_run=True, callbacks=[SRMetrics()]).fit(module, datamodule=tiny_data)
+    tiny_trainer(fast_dev_run=True, callbacks=[SRMetrics()]).fit(module, datamodule=tiny_data)
     assert any(not torch.equal(a, b) for a, b in zip(before, module.parameters(), strict=True))
 
 
-def test_validation_metrics_are_logged_and_bicubic_matches_the_protocol(tmp_path, tiny_data) -> None:
+def test_validation_metrics_are_logged_and_bicubic_matches_the_protocol(tiny_trainer, tiny_data) -> None:
     module = SRModule(EDSR(scale=2, n_resblocks=1, n_feats=8))
-    results = _trainer(tmp_path, callbacks=[SRMetrics()]).validate(module, datamodule=tiny_data, verbose=False)[0]
+    results = tiny_trainer(callbacks=[SRMetrics()]).validate(module, datamodule=tiny_data, verbose=False)[0]
     for key in ("psnr", "ssim", "psnr_y", "ssim_y", "bicubic_psnr_y", "bicubic_ssim_y", "loss"):
         assert f"val/{key}" in results
     # The bicubic baseline recomputed by hand from the same validation images.
@@ -73,10 +60,10 @@ def test_default_loss_is_l1_and_custom_loss_is_used() -> None:
         assert module.training_step(batch, 0).item() == pytest.approx(expected.item())
 
 
-def test_scale_mismatch_between_data_and_generator_is_an_error(tmp_path, tiny_data) -> None:
+def test_scale_mismatch_between_data_and_generator_is_an_error(tiny_trainer, tiny_data) -> None:
     module = SRModule(EDSR(scale=4, n_resblocks=1, n_feats=8))
     with pytest.raises(ValueError, match=r"data scale \(2\).*generator's scale \(4\)"):
-        _trainer(tmp_path, fast_dev_run=True).fit(module, datamodule=tiny_data)
+        tiny_trainer(fast_dev_run=True).fit(module, datamodule=tiny_data)
 
 
 def test_generator_without_scale_is_rejected() -> None:
@@ -89,19 +76,18 @@ def test_hyperparameters_leave_networks_out_of_checkpoints_outside_the_cli() -> 
     assert dict(module.hparams) == {"lr": 3e-4}
 
 
-def test_bf16_mixed_runs_on_cpu(tmp_path, tiny_data) -> None:
+def test_bf16_mixed_runs_on_cpu(tiny_trainer, tiny_data) -> None:
     module = SRModule(EDSR(scale=2, n_resblocks=1, n_feats=8))
-    trainer = _trainer(tmp_path, fast_dev_run=True, precision="bf16-mixed", callbacks=[SRMetrics()])
+    trainer = tiny_trainer(fast_dev_run=True, precision="bf16-mixed", callbacks=[SRMetrics()])
     trainer.fit(module, datamodule=tiny_data)
     assert torch.isfinite(trainer.callback_metrics["val/psnr_y"])
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="16-mixed (fp16 AMP with loss scaling) needs a GPU")
 @pytest.mark.parametrize("precision", ["16-mixed", "bf16-mixed", "32"])
-def test_precisions_on_gpu(tmp_path, tiny_data, precision: str) -> None:
+def test_precisions_on_gpu(tiny_trainer, tiny_data, precision: str) -> None:
     module = SRModule(EDSR(scale=2, n_resblocks=2, n_feats=16), lr=1e-3)
-    trainer = _trainer(
-        tmp_path,
+    trainer = tiny_trainer(
         accelerator="gpu",
         devices=1,
         max_steps=20,
