@@ -1,13 +1,14 @@
-"""Layers shared by the generators: mean shift, residual blocks and pixel-shuffle upsamplers."""
+"""Layers shared by the generators: mean shift, residual blocks, pixel-shuffle upsamplers and per-scale tails."""
 
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 
 import torch
 from torch import Tensor, nn
 
-__all__ = ["MeanShift", "ResidualBlock", "Upsampler", "check_scale", "default_conv"]
+__all__ = ["MeanShift", "ResidualBlock", "ScaleTails", "Upsampler", "check_scale", "default_conv"]
 
 DIV2K_RGB_MEAN = (0.4488, 0.4371, 0.4040)
 
@@ -83,3 +84,59 @@ class Upsampler(nn.Sequential):
             if act_layer is not None:
                 layers.append(act_layer())
         super().__init__(*layers)
+
+
+class ScaleTails(nn.Module):
+    """One upsampler + output conv per scale, so that a single body serves several scales.
+
+    Seed 000 (EDSR-MSA) trains x2 first, then x4, keeping the body's weights: the body is shared and each scale
+    has its own tail, stored in ``tails[str(scale)]`` as ``upsampler`` (an ``Upsampler``) then ``conv``.
+
+    Args:
+        scales: the scales to build a tail for, each 2, 3 or 4; duplicates are dropped.
+        n_feats: channels of the body's features.
+        act_layer: activation after each pixel shuffle (None for EDSR, ``nn.PReLU`` for SRResNet).
+        out_kernel_size: kernel of the conv that maps the features to RGB.
+
+    Raises:
+        ValueError: if ``scales`` is empty or holds an unsupported scale.
+
+    Example:
+        >>> import torch
+        >>> tails = ScaleTails(scales=(2, 4), n_feats=8)
+        >>> tails(torch.rand(1, 8, 5, 6), scale=4).shape
+        torch.Size([1, 3, 20, 24])
+    """
+
+    def __init__(
+        self,
+        scales: tuple[int, ...],
+        n_feats: int,
+        act_layer: type[nn.Module] | None = None,
+        out_kernel_size: int = 3,
+    ) -> None:
+        super().__init__()
+        scales = tuple(dict.fromkeys(scales))
+        if not scales:
+            raise ValueError(f"scales={scales!r} is empty; give at least one of (2, 3, 4).")
+        for s in scales:
+            check_scale(s)
+        self.scales = scales
+        self.tails = nn.ModuleDict(
+            {
+                str(s): nn.Sequential(
+                    OrderedDict(
+                        upsampler=Upsampler(s, n_feats, act_layer=act_layer),
+                        conv=default_conv(n_feats, 3, out_kernel_size),
+                    )
+                )
+                for s in scales
+            }
+        )
+
+    def forward(self, x: Tensor, scale: int) -> Tensor:
+        key = str(scale)
+        for name, tail in self.tails.items():  # a loop, not tails[key], so that TorchScript compiles it
+            if name == key:
+                return tail(x)
+        raise ValueError(f"scale={scale} has no tail here; the available scales are {self.scales}.")

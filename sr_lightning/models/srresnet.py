@@ -28,7 +28,8 @@ class SRResNet(nn.Module):
         batch_norm: BatchNorm after each conv of the blocks and after the body conv (the 2017 original).
         output_activation: ``"none"`` (a linear output in the [0, 1] image range) or ``"tanh"``
             (``(tanh(x) + 1) / 2``, the seed 004 baseline).
-        block_layer: the residual block class; subclasses swap it (the SE variant does).
+        block_layer: the residual block class, called as ``block_layer(n_feats, act_layer=nn.PReLU,
+            norm_layer=...)``; ``SESRResNet`` passes its SE block (with its reduction bound) here.
 
     Example:
         >>> import torch

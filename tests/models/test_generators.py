@@ -11,7 +11,15 @@ import torch
 from torch import nn
 
 import sr_lightning.models as models
-from sr_lightning.models import EDSR, MeanShift, ResidualBlock, SRResNet
+from sr_lightning.models import (
+    EDSR,
+    EDSRMSA,
+    AttentionSRGANGenerator,
+    MeanShift,
+    ResidualBlock,
+    SESRResNet,
+    SRResNet,
+)
 
 TINY: dict[str, Callable[[int], nn.Module]] = {
     "EDSR": lambda s: EDSR(scale=s, n_resblocks=2, n_feats=8),
@@ -19,6 +27,16 @@ TINY: dict[str, Callable[[int], nn.Module]] = {
     "SRResNet": lambda s: SRResNet(scale=s, n_resblocks=2, n_feats=8),
     "SRResNet-BN-tanh": lambda s: SRResNet(
         scale=s, n_resblocks=2, n_feats=8, batch_norm=True, output_activation="tanh"
+    ),
+    "EDSRMSA": lambda s: EDSRMSA(scale=s, n_resblocks=2, n_feats=8),
+    "EDSRMSA-all-scales": lambda s: EDSRMSA(scale=s, scales=(2, 3, 4), n_resblocks=2, n_feats=8, kernel_sizes=(3, 5)),
+    "SESRResNet": lambda s: SESRResNet(scale=s, n_resblocks=2, n_feats=8, reduction=4),
+    "SESRResNet-BN-tanh": lambda s: SESRResNet(
+        scale=s, n_resblocks=2, n_feats=8, batch_norm=True, output_activation="tanh", reduction=4
+    ),
+    "AttentionSRGAN": lambda s: AttentionSRGANGenerator(scale=s, n_resblocks=2, n_feats=8, norm_groups=4, reduction=4),
+    "AttentionSRGAN-linear": lambda s: AttentionSRGANGenerator(
+        scale=s, n_resblocks=2, n_feats=8, norm_groups=4, reduction=4, output_activation="none"
     ),
 }
 
@@ -39,10 +57,41 @@ def test_contract_shape_scale_and_gradient(name: str, scale: int) -> None:
 
 
 @pytest.mark.parametrize("scale", [1, 5, 8])
-@pytest.mark.parametrize("cls", [EDSR, SRResNet])
+@pytest.mark.parametrize("cls", [EDSR, SRResNet, EDSRMSA, SESRResNet, AttentionSRGANGenerator])
 def test_unsupported_scale_names_the_value(cls: type[nn.Module], scale: int) -> None:
     with pytest.raises(ValueError, match=f"scale={scale}"):
         cls(scale=scale)
+
+
+@pytest.mark.parametrize("scale", [1, 5, 8])
+def test_unsupported_scale_in_scales_names_the_value(scale: int) -> None:
+    with pytest.raises(ValueError, match=f"scale={scale}"):
+        EDSRMSA(scale=2, scales=(2, scale), n_resblocks=1, n_feats=8)
+
+
+@pytest.mark.filterwarnings("ignore:.*torch.jit.script.*:FutureWarning")
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_torchscript_matches_eager(name: str) -> None:
+    torch.manual_seed(0)
+    net = TINY[name](3).eval()
+    scripted = torch.jit.script(net)
+    x = torch.rand(2, 3, 7, 9)
+    with torch.no_grad():
+        expected, got = net(x), scripted(x)
+    assert got.shape == (2, 3, 21, 27)
+    torch.testing.assert_close(got, expected, rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_compiles_without_graph_breaks_and_matches_eager(name: str) -> None:
+    # backend="eager" checks that Dynamo captures the whole forward (fullgraph) without paying for inductor.
+    torch.manual_seed(0)
+    torch._dynamo.reset()
+    net = TINY[name](2).eval()
+    compiled = torch.compile(net, backend="eager", fullgraph=True)
+    x = torch.rand(1, 3, 6, 5)
+    with torch.no_grad():
+        torch.testing.assert_close(compiled(x), net(x), rtol=0, atol=1e-5)
 
 
 def test_edsr_baseline_has_published_parameter_count() -> None:

@@ -1,0 +1,120 @@
+"""The attention SRGAN generator of seed 003 (Wu, section 3.1): three-conv GroupNorm blocks with channel attention.
+
+The frame is the SRGAN generator of Ledig et al. (2017) as in the common leftthomas/SRGAN implementation:
+9x9 head + PReLU, residual blocks, 3x3 conv and global skip, PReLU pixel-shuffle x2 steps, a 9x9 output conv and
+``(tanh(x) + 1) / 2``. Each block's two conv+BN layers become three conv+GroupNorm layers closed by channel
+attention (RCAN's, which the seed cites). The seed's text does not give the number of groups or the attention's
+reduction; 32 groups (GroupNorm's default) and 16 (RCAN's) are the defaults here.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+from torch import Tensor, nn
+
+from sr_lightning.models.attention import ChannelAttention
+from sr_lightning.models.blocks import Upsampler, check_scale, default_conv
+
+__all__ = ["AttentionResidualBlock", "AttentionSRGANGenerator"]
+
+
+def _check_groups(n_feats: int, norm_groups: int) -> None:
+    if norm_groups <= 0 or n_feats % norm_groups != 0:
+        raise ValueError(
+            f"norm_groups={norm_groups!r} must be a positive divisor of n_feats={n_feats!r} for GroupNorm."
+        )
+
+
+class AttentionResidualBlock(nn.Module):
+    """``x + CA(GN(conv(PReLU(GN(conv(PReLU(GN(conv(x)))))))))``, seed 003's residual block.
+
+    Args:
+        n_feats: feature channels.
+        norm_groups: GroupNorm groups; must divide ``n_feats``.
+        reduction: channel reduction of the channel attention.
+        kernel_size: kernel of the three convolutions.
+
+    Raises:
+        ValueError: if ``norm_groups`` does not divide ``n_feats``.
+
+    Example:
+        >>> import torch
+        >>> block = AttentionResidualBlock(n_feats=16, norm_groups=4, reduction=4)
+        >>> block(torch.rand(1, 16, 5, 5)).shape
+        torch.Size([1, 16, 5, 5])
+    """
+
+    def __init__(self, n_feats: int = 64, norm_groups: int = 32, reduction: int = 16, kernel_size: int = 3) -> None:
+        super().__init__()
+        _check_groups(n_feats, norm_groups)
+        layers: list[nn.Module] = []
+        for i in range(3):
+            # GroupNorm does not absorb a per-channel bias (its mean is over a group), so the convs keep theirs.
+            layers += [default_conv(n_feats, n_feats, kernel_size), nn.GroupNorm(norm_groups, n_feats)]
+            if i < 2:
+                layers.append(nn.PReLU())
+        self.body = nn.Sequential(*layers)
+        self.attention = ChannelAttention(n_feats, reduction=reduction)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x + self.attention(self.body(x))
+
+
+class AttentionSRGANGenerator(nn.Module):
+    """SRGAN generator with attention residual blocks and no BatchNorm, the model of seed 003.
+
+    Args:
+        scale: upscaling factor, 2, 3 or 4 (seed 003 uses 4).
+        n_resblocks: number of residual blocks.
+        n_feats: feature channels.
+        norm_groups: GroupNorm groups in every block; must divide ``n_feats``.
+        reduction: channel reduction of every block's channel attention.
+        output_activation: ``"tanh"`` (``(tanh(x) + 1) / 2``, as in the leftthomas SRGAN code) or ``"none"``.
+
+    Raises:
+        ValueError: if ``scale`` is unsupported, ``norm_groups`` does not divide ``n_feats`` or
+            ``output_activation`` is unknown.
+
+    Example:
+        >>> import torch
+        >>> net = AttentionSRGANGenerator(scale=4, n_resblocks=2, n_feats=16, norm_groups=4, reduction=4)
+        >>> y = net(torch.rand(1, 3, 6, 7))
+        >>> y.shape, bool(0 <= y.min() and y.max() <= 1)
+        (torch.Size([1, 3, 24, 28]), True)
+    """
+
+    def __init__(
+        self,
+        scale: int = 4,
+        n_resblocks: int = 16,
+        n_feats: int = 64,
+        norm_groups: int = 32,
+        reduction: int = 16,
+        output_activation: Literal["none", "tanh"] = "tanh",
+    ) -> None:
+        super().__init__()
+        if output_activation not in ("none", "tanh"):
+            raise ValueError(f"output_activation must be 'none' or 'tanh', got {output_activation!r}.")
+        _check_groups(n_feats, norm_groups)
+        self.scale = check_scale(scale)
+        self.output_activation = output_activation
+        self.head = nn.Sequential(default_conv(3, n_feats, 9), nn.PReLU())
+        self.body = nn.Sequential(
+            *[
+                AttentionResidualBlock(n_feats, norm_groups=norm_groups, reduction=reduction)
+                for _ in range(n_resblocks)
+            ],
+            default_conv(n_feats, n_feats, 3),
+        )
+        self.upsampler = Upsampler(scale, n_feats, act_layer=nn.PReLU)
+        self.tail = default_conv(n_feats, 3, 9)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.head(x)
+        x = x + self.body(x)
+        x = self.tail(self.upsampler(x))
+        if self.output_activation == "tanh":
+            return (torch.tanh(x) + 1) / 2
+        return x
