@@ -39,3 +39,6 @@ class CharbonnierLoss(nn.Module):
         if self.reduction == "sum":
             return loss.sum()
         return loss
+
+    def extra_repr(self) -> str:
+        return f"eps={self.eps}, reduction={self.reduction!r}"
