@@ -9,20 +9,45 @@ The packages follow the data flow: :mod:`~sr_lightning.data` (images, MATLAB bic
 from sr_lightning.callbacks import ImagePanel, RunSummary, SRMetrics
 from sr_lightning.data import SRDataModule, imresize
 from sr_lightning.lit import SRModule
-from sr_lightning.losses import CharbonnierLoss
-from sr_lightning.models import EDSR, SRResNet
+from sr_lightning.losses import (
+    AdversarialLoss,
+    CharbonnierLoss,
+    LPIPSLoss,
+    SobelEdgeLoss,
+    SSIMLoss,
+    VGGPerceptualLoss,
+    WeightedLoss,
+)
+from sr_lightning.models import (
+    EDSR,
+    EDSRMSA,
+    AttentionSRGANGenerator,
+    SESRResNet,
+    SRGANDiscriminator,
+    SRResNet,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "EDSR",
+    "EDSRMSA",
+    "AdversarialLoss",
+    "AttentionSRGANGenerator",
     "CharbonnierLoss",
     "ImagePanel",
+    "LPIPSLoss",
     "RunSummary",
+    "SESRResNet",
     "SRDataModule",
+    "SRGANDiscriminator",
     "SRMetrics",
     "SRModule",
     "SRResNet",
+    "SSIMLoss",
+    "SobelEdgeLoss",
+    "VGGPerceptualLoss",
+    "WeightedLoss",
     "__version__",
     "imresize",
 ]

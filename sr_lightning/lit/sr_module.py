@@ -9,12 +9,15 @@ import torch
 from torch import Tensor, nn
 
 from sr_lightning.lit._hparams import save_config
+from sr_lightning.losses import WeightedLoss
 
 __all__ = ["SRModule"]
 
 
 class SRModule(L.LightningModule):
-    """Train a super-resolution generator with a pixel loss (L1, MSE, Charbonnier, or any ``nn.Module``).
+    """Train a super-resolution generator with a pixel-space loss: L1, MSE, Charbonnier, SSIM, VGG, LPIPS, a
+    :class:`~sr_lightning.losses.WeightedLoss` of several (each term is logged as ``<stage>/loss_<name>``),
+    or any ``nn.Module`` called as ``loss(sr, hr)``.
 
     Validation and test steps return ``{"lr", "sr", "hr", "name"}`` so that callbacks
     (:class:`~sr_lightning.callbacks.SRMetrics`, :class:`~sr_lightning.callbacks.ImagePanel`) can score and
@@ -61,15 +64,29 @@ class SRModule(L.LightningModule):
                 "set data.scale and the generator's scale to the same value."
             )
 
+    def compute_loss(self, sr: Tensor, hr: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        """The total loss and its unweighted terms by name (empty unless the loss is a
+        :class:`~sr_lightning.losses.WeightedLoss`). Subclasses add terms here."""
+        if isinstance(self.loss, WeightedLoss):
+            return self.loss.compute(sr, hr)
+        return self.loss(sr, hr), {}
+
+    def _log_loss(self, stage: str, total: Tensor, terms: dict[str, Tensor], batch_size: int) -> None:
+        is_train = stage == "train"
+        self.log(f"{stage}/loss", total, prog_bar=is_train, sync_dist=not is_train, batch_size=batch_size)
+        for name, value in terms.items():
+            self.log(f"{stage}/loss_{name}", value, sync_dist=not is_train, batch_size=batch_size)
+
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
         sr = self(batch["lr"])
-        loss = self.loss(sr, batch["hr"])
-        self.log("train/loss", loss, prog_bar=True, batch_size=sr.shape[0])
+        loss, terms = self.compute_loss(sr, batch["hr"])
+        self._log_loss("train", loss, terms, sr.shape[0])
         return loss
 
     def _evaluation_step(self, batch: dict[str, Any], stage: str) -> dict[str, Any]:
         sr = self(batch["lr"])
-        self.log(f"{stage}/loss", self.loss(sr, batch["hr"]), sync_dist=True, batch_size=sr.shape[0])
+        loss, terms = self.compute_loss(sr, batch["hr"])
+        self._log_loss(stage, loss, terms, sr.shape[0])
         return {"lr": batch["lr"], "sr": sr.detach(), "hr": batch["hr"], "name": batch.get("name")}
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, Any]:

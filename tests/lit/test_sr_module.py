@@ -100,3 +100,23 @@ def test_precisions_on_gpu(tiny_trainer, tiny_data, precision: str) -> None:
     assert torch.isfinite(trainer.callback_metrics["val/psnr_y"])
     if precision == "16-mixed":
         assert trainer.precision_plugin.scaler is not None
+
+
+def test_weighted_loss_terms_are_logged_by_name(tiny_trainer, tiny_data) -> None:
+    from sr_lightning.losses import SobelEdgeLoss, WeightedLoss
+
+    loss = WeightedLoss(
+        {"l1": nn.L1Loss(), "edge": SobelEdgeLoss(), "unused": nn.MSELoss()}, {"edge": 0.5, "unused": 0}
+    )
+    module = SRModule(EDSR(scale=2, n_resblocks=1, n_feats=8), loss=loss)
+    trainer = tiny_trainer(max_epochs=1, limit_train_batches=1, limit_val_batches=1, log_every_n_steps=1)
+    trainer.fit(module, datamodule=tiny_data)
+    logged = trainer.logged_metrics
+    assert {"train/loss_l1", "train/loss_edge", "val/loss_l1", "val/loss_edge"} <= set(logged)
+    assert "train/loss_unused" not in logged  # a zero-weight term is not computed
+    expected = logged["train/loss_l1"] + 0.5 * logged["train/loss_edge"]
+    assert logged["train/loss"].item() == pytest.approx(expected.item(), rel=1e-5)
+    batch = next(iter(tiny_data.val_dataloader()))
+    with torch.no_grad():
+        total, terms = module.compute_loss(module(batch["lr"]), batch["hr"])
+    assert set(terms) == {"l1", "edge"} and total.item() == pytest.approx((terms["l1"] + 0.5 * terms["edge"]).item())
