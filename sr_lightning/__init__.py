@@ -6,9 +6,9 @@ The packages follow the data flow: :mod:`~sr_lightning.data` (images, MATLAB bic
 :mod:`~sr_lightning.metrics`, images) -> loggers. :mod:`~sr_lightning.cli` is the ``sr-lightning`` command.
 """
 
-from sr_lightning.callbacks import ImagePanel, RunSummary, SRMetrics
+from sr_lightning.callbacks import ImagePanel, ProgressiveScale, RunSummary, SRMetrics
 from sr_lightning.data import SRDataModule, imresize
-from sr_lightning.lit import SRModule
+from sr_lightning.lit import ModelEMA, SRGANModule, SRModule
 from sr_lightning.losses import (
     AdversarialLoss,
     CharbonnierLoss,
@@ -37,10 +37,13 @@ __all__ = [
     "CharbonnierLoss",
     "ImagePanel",
     "LPIPSLoss",
+    "ModelEMA",
+    "ProgressiveScale",
     "RunSummary",
     "SESRResNet",
     "SRDataModule",
     "SRGANDiscriminator",
+    "SRGANModule",
     "SRMetrics",
     "SRModule",
     "SRResNet",

@@ -1,5 +1,9 @@
-"""LightningModules: the pixel-loss :class:`SRModule` (the GAN module comes with the adversarial seeds)."""
+"""LightningModules: the pixel-loss :class:`SRModule` and the adversarial :class:`SRGANModule`, both on
+:class:`SRBaseModule` (generator, optional :class:`ModelEMA`, evaluation steps)."""
 
+from sr_lightning.lit.base import SRBaseModule, load_generator_weights
+from sr_lightning.lit.ema import ModelEMA
+from sr_lightning.lit.gan_module import NonFiniteLossError, SRGANModule
 from sr_lightning.lit.sr_module import SRModule
 
-__all__ = ["SRModule"]
+__all__ = ["ModelEMA", "NonFiniteLossError", "SRBaseModule", "SRGANModule", "SRModule", "load_generator_weights"]

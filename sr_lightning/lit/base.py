@@ -1,0 +1,124 @@
+"""What every LightningModule of the library shares: the generator, its EMA, scale checks and evaluation steps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from torch import Tensor, nn
+
+from sr_lightning.lit.ema import ModelEMA
+
+__all__ = ["SRBaseModule", "load_generator_weights"]
+
+
+class SRBaseModule(L.LightningModule):
+    """Base class: holds ``generator`` (and its :class:`ModelEMA` when ``ema_decay`` is set) and runs evaluation.
+
+    Validation, test and predict use the EMA weights when there are any (:attr:`inference_generator`); their
+    steps return ``{"lr", "sr", "hr", "name"}`` for the callbacks. Subclasses define ``training_step``,
+    ``configure_optimizers`` and ``compute_loss(sr, hr) -> (total, terms)``.
+
+    Args:
+        generator: the network, (B, 3, H, W) in [0, 1] -> (B, 3, sH, sW), with an integer ``scale`` attribute.
+        ema_decay: keep an exponential moving average of the generator's weights with this decay (e.g. 0.999).
+    """
+
+    def __init__(self, generator: nn.Module, ema_decay: float | None = None) -> None:
+        super().__init__()
+        if not isinstance(getattr(generator, "scale", None), int):
+            raise ValueError(f"generator {type(generator).__name__} needs an integer `scale` attribute.")
+        self.generator = generator
+        self.ema = ModelEMA(generator, decay=ema_decay) if ema_decay is not None else None
+
+    @property
+    def scale(self) -> int:
+        """The generator's upscaling factor (the metrics' border follows it)."""
+        return int(self.generator.scale)
+
+    @property
+    def inference_generator(self) -> nn.Module:
+        """The weights to evaluate and export: the EMA's when enabled, else the generator itself."""
+        if self.ema is None:
+            return self.generator
+        if getattr(self.ema.module, "scale", None) != self.scale:
+            self.ema.module.scale = self.scale  # progressive training switched the generator's scale
+        return self.ema.module
+
+    def forward(self, lr: Tensor) -> Tensor:
+        """Upscale with the training weights while training, with :attr:`inference_generator` otherwise."""
+        return self.generator(lr) if self.training else self.inference_generator(lr)
+
+    def setup(self, stage: str) -> None:
+        datamodule = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
+        data_scale = getattr(datamodule, "scale", None)
+        if data_scale is not None and data_scale != self.scale:
+            raise ValueError(
+                f"The data scale ({data_scale}) differs from the generator's scale ({self.scale}); "
+                "set data.scale and the generator's scale to the same value."
+            )
+
+    def update_ema(self) -> None:
+        """Move the EMA towards the generator; call after each generator optimizer step."""
+        if self.ema is not None:
+            self.ema.update(self.generator)
+
+    def compute_loss(self, sr: Tensor, hr: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        raise NotImplementedError
+
+    def _log_loss(self, stage: str, total: Tensor, terms: dict[str, Tensor], batch_size: int) -> None:
+        is_train = stage == "train"
+        self.log(f"{stage}/loss", total, prog_bar=is_train, sync_dist=not is_train, batch_size=batch_size)
+        for term, value in terms.items():
+            self.log(f"{stage}/loss_{term}", value, sync_dist=not is_train, batch_size=batch_size)
+
+    def _evaluation_step(self, batch: dict[str, Any], stage: str) -> dict[str, Any]:
+        sr = self(batch["lr"])
+        loss, terms = self.compute_loss(sr, batch["hr"])
+        self._log_loss(stage, loss, terms, sr.shape[0])
+        return {"lr": batch["lr"], "sr": sr.detach(), "hr": batch["hr"], "name": batch.get("name")}
+
+    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, Any]:
+        return self._evaluation_step(batch, "val")
+
+    def test_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, Any]:
+        return self._evaluation_step(batch, "test")
+
+    def predict_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
+        return self(batch["lr"]).clamp(0, 1)
+
+
+def load_generator_weights(generator: nn.Module, path: str | Path) -> None:
+    """Load a generator's weights from a library checkpoint (its ``generator.*`` entries) or a plain state dict.
+
+    The file is read with ``weights_only=True``: no pickled code runs.
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        ValueError: the file is not a checkpoint or state dict, or its weights do not fit ``generator``
+            (another architecture, width or scale); the message names the file and the mismatched keys.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"generator weights file {path} does not exist.")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # a truncated file, a pickle with code, not a torch file at all
+        raise ValueError(f"{path} is not a readable checkpoint or state dict: {error}") from error
+    if not isinstance(checkpoint, dict):
+        raise ValueError(f"{path} holds a {type(checkpoint).__name__}, not a checkpoint or state dict.")
+    state = checkpoint.get("state_dict", checkpoint)
+    prefixed = {k.removeprefix("generator."): v for k, v in state.items() if k.startswith("generator.")}
+    state = prefixed or state
+    expected = generator.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    reshaped = sorted(k for k in set(expected) & set(state) if tuple(expected[k].shape) != tuple(state[k].shape))
+    if missing or unexpected or reshaped:
+        raise ValueError(
+            f"the weights in {path} do not fit {type(generator).__name__} (another architecture, width or scale?): "
+            f"missing {missing[:4]}, unexpected {unexpected[:4]}, of another shape {reshaped[:4]}."
+        )
+    generator.load_state_dict(state)

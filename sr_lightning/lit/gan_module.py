@@ -1,0 +1,261 @@
+"""``SRGANModule``: adversarial training of any generator against any discriminator, with manual optimization.
+
+Per batch: one generator forward; the discriminator step (real HR vs the detached SR); then the generator step
+(weighted content loss + adversarial weight x the generator's adversarial loss). Each step toggles its optimizer
+(the other network is frozen), backpropagates with ``manual_backward`` (the loss scaler of ``16-mixed`` included),
+clips its gradients after unscaling, and steps. Schedulers are stepped here, per batch or per epoch.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import torch
+from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
+from torch import Tensor, nn
+
+from sr_lightning.lit._hparams import save_config
+from sr_lightning.lit.base import SRBaseModule, load_generator_weights
+from sr_lightning.lit.ema import ModelEMA
+from sr_lightning.losses import AdversarialLoss, WeightedLoss
+
+__all__ = ["NonFiniteLossError", "SRGANModule"]
+
+
+class NonFiniteLossError(RuntimeError):
+    """Too many consecutive training steps had a NaN or infinite loss."""
+
+
+class SRGANModule(SRBaseModule):
+    """SRGAN-style training (Ledig et al. 2017; seeds 000 and 003) of any generator and discriminator.
+
+    Args:
+        generator: the network, (B, 3, H, W) in [0, 1] -> (B, 3, sH, sW), with a ``scale`` attribute.
+        discriminator: (B, 3, H, W) -> (B, 1) logits, e.g. :class:`~sr_lightning.models.SRGANDiscriminator`.
+        content_loss: pixel/perceptual loss ``loss(sr, hr)``; a :class:`~sr_lightning.losses.WeightedLoss` logs
+            each term. Default L1.
+        adversarial_loss: the GAN formulation; default ``AdversarialLoss("vanilla")``.
+        adversarial_weight: weight of the generator's adversarial loss (SRGAN and seed 003: 1e-3).
+        adversarial_ramp_steps: grow the adversarial weight linearly from 0 over this many generator steps after
+            the pre-training (0: full weight at once).
+        pretrain_steps: generator steps of content-only training first, the discriminator frozen and not stepped.
+        discriminator_steps: discriminator updates per generator update (the generator steps every this many batches).
+        optimizer_g: the generator's optimizer, e.g. ``torch.optim.Adam`` with ``lr``; default Adam(1e-4).
+        optimizer_d: the discriminator's optimizer; default Adam(1e-4).
+        scheduler_g: an optional LR scheduler of the generator's optimizer.
+        scheduler_d: an optional LR scheduler of the discriminator's optimizer.
+        scheduler_interval: step the schedulers after every batch (``"step"``) or every epoch (``"epoch"``).
+        gradient_clip_norm_g: clip the generator's gradient norm to this (after AMP unscaling); None: no clipping.
+        gradient_clip_norm_d: the same for the discriminator.
+        max_consecutive_skips: stop with :class:`NonFiniteLossError` after this many steps in a row were skipped
+            for a non-finite loss.
+        generator_weights: warm start: a checkpoint of a pixel-only :class:`~sr_lightning.lit.SRModule` (its
+            ``generator.*`` weights) or a generator state dict, read with ``weights_only=True``.
+        ema_decay: keep an exponential moving average of the generator (used for validation, test and predict).
+
+    ``trainer.global_step`` counts optimizer steps of both networks (Lightning's rule for manual optimization), so
+    ``max_steps`` is about twice the number of batches; the module logs ``train/generator_steps`` too.
+
+    Example:
+        >>> import torch
+        >>> from sr_lightning.models import SRResNet, SRGANDiscriminator
+        >>> module = SRGANModule(SRResNet(scale=2, n_resblocks=1, n_feats=8), SRGANDiscriminator(n_feats=8))
+        >>> module(torch.rand(1, 3, 8, 8)).shape
+        torch.Size([1, 3, 16, 16])
+    """
+
+    def __init__(
+        self,
+        generator: nn.Module,
+        discriminator: nn.Module,
+        content_loss: nn.Module | None = None,
+        adversarial_loss: AdversarialLoss | None = None,
+        adversarial_weight: float = 1e-3,
+        adversarial_ramp_steps: int = 0,
+        pretrain_steps: int = 0,
+        discriminator_steps: int = 1,
+        optimizer_g: OptimizerCallable | None = None,
+        optimizer_d: OptimizerCallable | None = None,
+        scheduler_g: LRSchedulerCallable | None = None,
+        scheduler_d: LRSchedulerCallable | None = None,
+        scheduler_interval: Literal["step", "epoch"] = "epoch",
+        gradient_clip_norm_g: float | None = None,
+        gradient_clip_norm_d: float | None = None,
+        max_consecutive_skips: int = 10,
+        generator_weights: str | None = None,
+        ema_decay: float | None = None,
+    ) -> None:
+        super().__init__(generator, ema_decay=None)
+        networks = ["generator", "discriminator", "content_loss", "adversarial_loss"]
+        save_config(self, [*networks, "optimizer_g", "optimizer_d", "scheduler_g", "scheduler_d"])
+        if scheduler_interval not in ("step", "epoch"):
+            raise ValueError(f"scheduler_interval must be 'step' or 'epoch', got {scheduler_interval!r}.")
+        for name, value in (
+            ("discriminator_steps", discriminator_steps),
+            ("max_consecutive_skips", max_consecutive_skips),
+        ):
+            if value < 1:
+                raise ValueError(f"{name} must be at least 1, got {value!r}.")
+        if adversarial_weight < 0 or adversarial_ramp_steps < 0 or pretrain_steps < 0:
+            raise ValueError("adversarial_weight, adversarial_ramp_steps and pretrain_steps must not be negative.")
+        self.automatic_optimization = False
+        if generator_weights is not None:
+            load_generator_weights(generator, generator_weights)
+        if ema_decay is not None:  # after the warm start, so the average starts from the loaded weights
+            self.ema = ModelEMA(generator, decay=ema_decay)
+        self.discriminator = discriminator
+        self.content_loss = content_loss if content_loss is not None else nn.L1Loss()
+        self.adversarial_loss = adversarial_loss if adversarial_loss is not None else AdversarialLoss("vanilla")
+        self.adversarial_weight = adversarial_weight
+        self.adversarial_ramp_steps = adversarial_ramp_steps
+        self.pretrain_steps = pretrain_steps
+        self.discriminator_steps = discriminator_steps
+        self._optimizer_factories = (optimizer_g, optimizer_d)
+        self._scheduler_factories = (scheduler_g, scheduler_d)
+        self.scheduler_interval = scheduler_interval
+        self.gradient_clip_norm_g = gradient_clip_norm_g
+        self.gradient_clip_norm_d = gradient_clip_norm_d
+        self.max_consecutive_skips = max_consecutive_skips
+        # Counters live in the state dict, so checkpoints restore them exactly.
+        for counter in ("generator_steps", "discriminator_updates", "skipped_steps", "consecutive_skips"):
+            self.register_buffer(counter, torch.zeros((), dtype=torch.long))
+
+    # ----------------------------------------------------------------------------------------------- losses
+    def compute_loss(self, sr: Tensor, hr: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        """The content loss and its unweighted terms (validation logs these as ``val/loss``)."""
+        if isinstance(self.content_loss, WeightedLoss):
+            return self.content_loss.compute(sr, hr)
+        return self.content_loss(sr, hr), {}
+
+    def current_adversarial_weight(self) -> float:
+        """The adversarial weight at this generator step: 0 during pre-training, then the (ramped) weight."""
+        adversarial_steps = int(self.generator_steps) - self.pretrain_steps
+        if adversarial_steps < 0:
+            return 0.0
+        if self.adversarial_ramp_steps == 0:
+            return self.adversarial_weight
+        return self.adversarial_weight * min(1.0, (adversarial_steps + 1) / self.adversarial_ramp_steps)
+
+    # ------------------------------------------------------------------------------------------- training
+    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
+        lr, hr = batch["lr"], batch["hr"]
+        pretraining = int(self.generator_steps) < self.pretrain_steps
+        step_generator = pretraining or (batch_idx + 1) % self.discriminator_steps == 0
+        with torch.set_grad_enabled(step_generator):
+            sr = self.generator(lr)  # the only generator forward of this batch
+        content, terms = self.compute_loss(sr, hr) if step_generator else (None, {})
+        if not self._all_finite(sr, content):
+            return self._skip("the generator output or content loss", lr.shape[0])
+        if not pretraining and not self._discriminator_step(sr.detach(), hr):
+            return self._skip("the discriminator loss", lr.shape[0])
+        if step_generator and not self._generator_step(sr, hr, content, terms, pretraining):
+            return self._skip("the generator's adversarial loss", lr.shape[0])
+        self.consecutive_skips.zero_()
+        if self.scheduler_interval == "step":
+            self._step_schedulers()
+        self.log("train/skipped_steps", self.skipped_steps.float(), batch_size=lr.shape[0])
+
+    def _discriminator_step(self, fake: Tensor, real: Tensor) -> bool:
+        _, optimizer = self.optimizers()
+        self.toggle_optimizer(optimizer)
+        real_logits, fake_logits = self.discriminator(real), self.discriminator(fake)
+        loss = self.adversarial_loss.discriminator_loss(real_logits, fake_logits)
+        finite = bool(torch.isfinite(loss))
+        if finite:
+            optimizer.zero_grad(set_to_none=True)
+            self.manual_backward(loss)
+            optimizer.step()
+            self.discriminator_updates += 1
+            batch_size = real.shape[0]
+            self.log("train/loss_d", loss.detach(), prog_bar=True, batch_size=batch_size)
+            self.log("train/d_real", torch.sigmoid(real_logits.detach().float()).mean(), batch_size=batch_size)
+            self.log("train/d_fake", torch.sigmoid(fake_logits.detach().float()).mean(), batch_size=batch_size)
+        self.untoggle_optimizer(optimizer)
+        return finite
+
+    def _generator_step(
+        self, sr: Tensor, hr: Tensor, content: Tensor, terms: dict[str, Tensor], pretraining: bool
+    ) -> bool:
+        optimizer, _ = self.optimizers()
+        self.toggle_optimizer(optimizer)
+        weight = self.current_adversarial_weight()
+        loss = content
+        if not pretraining:
+            real_logits = self.discriminator(hr).detach() if self.adversarial_loss.needs_real_for_generator else None
+            adversarial = self.adversarial_loss.generator_loss(self.discriminator(sr), real_logits)
+            loss = content + weight * adversarial
+            self.log("train/loss_g_adv", adversarial.detach(), batch_size=sr.shape[0])
+        finite = bool(torch.isfinite(loss))
+        if finite:
+            optimizer.zero_grad(set_to_none=True)
+            self.manual_backward(loss)
+            optimizer.step()
+            self.generator_steps += 1
+            self.update_ema()
+            batch_size = sr.shape[0]
+            self.log("train/loss_g", loss.detach(), prog_bar=True, batch_size=batch_size)
+            self.log("train/loss_content", content.detach(), batch_size=batch_size)
+            for name, value in terms.items():
+                self.log(f"train/loss_{name}", value.detach(), batch_size=batch_size)
+            self.log("train/adversarial_weight", weight, batch_size=batch_size)
+            self.log("train/generator_steps", self.generator_steps.float(), batch_size=batch_size)
+        self.untoggle_optimizer(optimizer)
+        return finite
+
+    @staticmethod
+    def _all_finite(*tensors: Tensor | None) -> bool:
+        return all(t is None or bool(torch.isfinite(t).all()) for t in tensors)
+
+    def _skip(self, what: str, batch_size: int) -> None:
+        self.skipped_steps += 1
+        self.consecutive_skips += 1
+        self.log("train/skipped_steps", self.skipped_steps.float(), batch_size=batch_size)
+        if int(self.consecutive_skips) >= self.max_consecutive_skips:
+            raise NonFiniteLossError(
+                f"{int(self.consecutive_skips)} consecutive training steps were skipped because {what} was not finite "
+                f"(last at global step {self.global_step}). Lower the learning rates, clip gradients "
+                "(gradient_clip_norm_g/_d), try bf16-mixed instead of 16-mixed, or check the data for NaNs."
+            )
+
+    def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
+        """Clip each network's gradients; Lightning calls this after the AMP scaler unscaled them."""
+        generator_optimizer, _ = self.optimizers(use_pl_optimizer=False)
+        is_generator = optimizer is generator_optimizer
+        max_norm = self.gradient_clip_norm_g if is_generator else self.gradient_clip_norm_d
+        network = self.generator if is_generator else self.discriminator
+        if max_norm is not None:
+            norm = nn.utils.clip_grad_norm_(network.parameters(), max_norm)
+            self.log(f"train/grad_norm_{'g' if is_generator else 'd'}", norm)
+
+    # --------------------------------------------------------------------------------- optimizers, schedulers
+    def _step_schedulers(self) -> None:
+        schedulers = self.lr_schedulers()
+        for scheduler in schedulers if isinstance(schedulers, list) else [schedulers] if schedulers else []:
+            scheduler.step()
+
+    def on_train_epoch_end(self) -> None:
+        if self.scheduler_interval == "epoch":
+            self._step_schedulers()
+        optimizer_g, optimizer_d = self.optimizers()
+        self.log("train/lr_g", optimizer_g.param_groups[0]["lr"])
+        self.log("train/lr_d", optimizer_d.param_groups[0]["lr"])
+
+    def configure_optimizers(self) -> Any:
+        factory_g, factory_d = self._optimizer_factories
+        optimizer_g = factory_g(self.generator.parameters()) if factory_g else _adam(self.generator.parameters())
+        optimizer_d = (
+            factory_d(self.discriminator.parameters()) if factory_d else _adam(self.discriminator.parameters())
+        )
+        optimizers = [optimizer_g, optimizer_d]
+        schedulers = []
+        for factory, optimizer in zip(self._scheduler_factories, optimizers, strict=True):
+            if factory is not None:
+                scheduler = factory(optimizer)
+                if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                    raise ValueError("ReduceLROnPlateau needs a monitored metric; SRGANModule steps schedulers itself.")
+                schedulers.append(scheduler)
+        return optimizers, schedulers
+
+
+def _adam(parameters: Any) -> torch.optim.Optimizer:
+    return torch.optim.Adam(parameters, lr=1e-4, betas=(0.9, 0.999))
