@@ -16,22 +16,48 @@ from lightning.pytorch.plugins.precision import MixedPrecision
 
 from sr_lightning.cli import SRLightningCLI, main
 from sr_lightning.data import SRDataModule
-from sr_lightning.losses import seed002_hybrid_loss, seed002_vanilla_loss
+from sr_lightning.losses import seed000_losses, seed002_hybrid_loss, seed002_vanilla_loss, seed003_losses
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = sorted((REPO / "examples" / "configs").glob("*.yaml"))
+TINY_WIDTHS = {"n_resblocks": 1, "n_feats": 8, "reduction": 4, "norm_groups": 4}
+
+
+def _load(config: Path) -> dict[str, Any]:
+    return yaml.safe_load(config.read_text())
+
+
+def _loss_key(cfg: dict[str, Any]) -> str:
+    """``loss`` for the pixel module, ``content_loss`` for the GAN module."""
+    return "content_loss" if "content_loss" in cfg["model"]["init_args"] else "loss"
+
+
+def _weights(cfg: dict[str, Any]) -> dict[str, float]:
+    return (cfg["model"]["init_args"][_loss_key(cfg)].get("init_args") or {}).get("weights") or {}
 
 
 def _offline_overrides(cfg: dict[str, Any]) -> list[str]:
     """``pretrained=false`` for every loss term that has the option (these machines cannot download weights)."""
-    loss = cfg["model"]["init_args"].get("loss") or {}
-    terms = (loss.get("init_args") or {}).get("terms") or {}
-    prefix = "--model.init_args.loss.init_args.terms"
+    key = _loss_key(cfg)
+    terms = (cfg["model"]["init_args"][key].get("init_args") or {}).get("terms") or {}
     return [
-        f"{prefix}.{name}.init_args.pretrained=false"
+        f"--model.init_args.{key}.init_args.terms.{name}.init_args.pretrained=false"
         for name, term in terms.items()
         if "pretrained" in (term.get("init_args") or {})
     ]
+
+
+def _tiny_overrides(cfg: dict[str, Any]) -> list[str]:
+    """Shrink the generator (and discriminator) through the arguments the recipe itself sets."""
+    model = cfg["model"]["init_args"]
+    overrides = [
+        f"--model.init_args.generator.init_args.{key}={value}"
+        for key, value in TINY_WIDTHS.items()
+        if key in model["generator"].get("init_args", {}) or key in ("n_resblocks", "n_feats")
+    ]
+    if "discriminator" in model:
+        overrides.append("--model.init_args.discriminator.init_args.n_feats=4")
+    return overrides
 
 
 def _build(config: Path, *overrides: str) -> SRLightningCLI:
@@ -39,19 +65,15 @@ def _build(config: Path, *overrides: str) -> SRLightningCLI:
     return SRLightningCLI(datamodule_class=SRDataModule, subclass_mode_model=True, run=False, args=args)
 
 
-def _load(config: Path) -> dict[str, Any]:
-    return yaml.safe_load(config.read_text())
-
-
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda p: p.name)
 def test_config_is_accepted_with_its_own_precision(config: Path, tmp_path: Path) -> None:
     cfg = _load(config)
     cli = _build(config, f"--trainer.logger.init_args.save_dir={tmp_path}", "--trainer.accelerator=cpu")
     assert cli.model.generator.scale == cfg["data"]["scale"] == cli.datamodule.scale
-    assert type(cli.model.loss).__name__ == cfg["model"]["init_args"]["loss"]["class_path"].split(".")[-1]
-    weights = (cfg["model"]["init_args"]["loss"].get("init_args") or {}).get("weights")
-    if weights is not None:
-        assert cli.model.loss.weights == weights
+    loss = getattr(cli.model, _loss_key(cfg))
+    assert type(loss).__name__ == cfg["model"]["init_args"][_loss_key(cfg)]["class_path"].split(".")[-1]
+    if _weights(cfg):
+        assert loss.weights == _weights(cfg)
     precision = str(cfg["trainer"]["precision"])
     if precision.endswith("-mixed"):
         # 16-mixed (the T4 setting) is accepted; on a CPU Lightning runs it as bf16 autocast, without a scaler.
@@ -62,17 +84,23 @@ def test_config_is_accepted_with_its_own_precision(config: Path, tmp_path: Path)
 
 
 RECIPES = {
-    "seed002_srresnet_vanilla.yaml": seed002_vanilla_loss,
-    "seed002_se_srresnet_hybrid.yaml": seed002_hybrid_loss,
+    "seed002_srresnet_vanilla.yaml": lambda: seed002_vanilla_loss(pretrained=False),
+    "seed002_se_srresnet_hybrid.yaml": lambda: seed002_hybrid_loss(pretrained=False),
+    "seed000_edsr_msa_progressive.yaml": lambda: seed000_losses(pretrained=False),
+    "seed003_attention_srgan.yaml": seed003_losses,
 }
 
 
 @pytest.mark.parametrize("name", sorted(RECIPES))
 def test_yaml_loss_is_the_python_recipe(name: str, tmp_path: Path) -> None:
-    built = _build(CONFIGS[0].parent / name, f"--trainer.logger.init_args.save_dir={tmp_path}").model.loss
-    recipe = RECIPES[name](pretrained=False)
-    assert built.weights == recipe.weights
-    assert repr(built) == repr(recipe)  # the same term classes with the same arguments, in the same order
+    model = _build(CONFIGS[0].parent / name, f"--trainer.logger.init_args.save_dir={tmp_path}").model
+    recipe = RECIPES[name]()
+    if hasattr(recipe, "content"):  # an adversarial recipe: content, adversarial loss and weight
+        assert repr(model.content_loss) == repr(recipe.content)
+        assert model.adversarial_loss.mode == recipe.adversarial.mode
+        assert model.adversarial_weight == recipe.adversarial_weight
+    else:
+        assert repr(model.loss) == repr(recipe)  # the same term classes with the same arguments, in the same order
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda p: p.name)
@@ -80,10 +108,6 @@ def test_config_trains_two_steps_on_tiny_data(config: Path, tmp_path: Path, writ
     cfg = _load(config)
     train = write_images(tmp_path / "train", count=4, size=(64, 64))
     val = write_images(tmp_path / "val", count=1, size=(64, 64))
-    generator_args = cfg["model"]["init_args"]["generator"].get("init_args", {})
-    shrink = ["--model.init_args.generator.init_args.n_resblocks=1", "--model.init_args.generator.init_args.n_feats=8"]
-    if "reduction" in generator_args:
-        shrink.append("--model.init_args.generator.init_args.reduction=4")
     args = [
         "fit",
         "--config",
@@ -95,7 +119,7 @@ def test_config_trains_two_steps_on_tiny_data(config: Path, tmp_path: Path, writ
         "--trainer.limit_val_batches=1",
         "--trainer.log_every_n_steps=1",
         "--trainer.enable_progress_bar=false",
-        *shrink,
+        *_tiny_overrides(cfg),
         *_offline_overrides(cfg),
         f"--data.train_dir={train}",
         f"--data.val_dir={val}",
@@ -107,14 +131,19 @@ def test_config_trains_two_steps_on_tiny_data(config: Path, tmp_path: Path, writ
         "--data.pin_memory=false",
     ]
     cli = main(args)
-    assert cli.trainer.global_step == 2
     logged = cli.trainer.logged_metrics
-    assert torch.isfinite(logged["train/loss"])
-    weights = (cfg["model"]["init_args"]["loss"].get("init_args") or {}).get("weights") or {}
-    for name in weights:
-        assert torch.isfinite(logged[f"train/loss_{name}"]), name
+    gan = _loss_key(cfg) == "content_loss"
+    if gan:  # each batch steps the discriminator and the generator; global_step counts both
+        assert int(cli.model.generator_steps) == 2 and cli.trainer.global_step == 4
+        assert torch.isfinite(logged["train/loss_d"]) and torch.isfinite(logged["train/loss_g"])
+    else:
+        assert cli.trainer.global_step == 2
+    total = logged["train/loss_content" if gan else "train/loss"]
+    assert torch.isfinite(total)
+    weights = _weights(cfg)
     if weights:
         # The logged total is the weighted sum of the logged terms (same batch, same step).
-        total = sum(w * logged[f"train/loss_{n}"] for n, w in weights.items())
-        assert logged["train/loss"].item() == pytest.approx(float(total), rel=1e-4, abs=1e-6)
-    assert "val/psnr_y" in logged
+        expected = sum(w * logged[f"train/loss_{n}"] for n, w in weights.items())
+        assert total.item() == pytest.approx(float(expected), rel=1e-4, abs=1e-6)
+    assert torch.isfinite(logged["val/psnr_y"])
+    assert (Path(cli.trainer.log_dir) / "checkpoints" / "last.ckpt").is_file()
