@@ -39,7 +39,8 @@ class SRGANModule(SRBaseModule):
         adversarial_ramp_steps: grow the adversarial weight linearly from 0 over this many generator steps after
             the pre-training (0: full weight at once).
         pretrain_steps: generator steps of content-only training first, the discriminator frozen and not stepped.
-        discriminator_steps: discriminator updates per generator update (the generator steps every this many batches).
+        discriminator_steps: discriminator updates per generator update (the generator steps after every this many
+            discriminator updates, counted across epochs).
         optimizer_g: the generator's optimizer, e.g. ``torch.optim.Adam`` with ``lr``; default Adam(1e-4).
         optimizer_d: the discriminator's optimizer; default Adam(1e-4).
         scheduler_g: an optional LR scheduler of the generator's optimizer.
@@ -50,7 +51,9 @@ class SRGANModule(SRBaseModule):
         max_consecutive_skips: stop with :class:`NonFiniteLossError` after this many steps in a row were skipped
             for a non-finite loss.
         generator_weights: warm start: a checkpoint of a pixel-only :class:`~sr_lightning.lit.SRModule` (its
-            ``generator.*`` weights) or a generator state dict, read with ``weights_only=True``.
+            raw ``generator.*`` weights, not its EMA) or a generator state dict, read with ``weights_only=True``.
+            It is read again whenever the module is built from its hyperparameters; pass ``generator_weights=None``
+            to ``load_from_checkpoint`` once the file is gone (the checkpoint holds the trained weights).
         ema_decay: keep an exponential moving average of the generator (used for validation, test and predict).
 
     ``trainer.global_step`` counts optimizer steps of both networks (Lightning's rule for manual optimization), so
@@ -140,7 +143,9 @@ class SRGANModule(SRBaseModule):
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
         lr, hr = batch["lr"], batch["hr"]
         pretraining = int(self.generator_steps) < self.pretrain_steps
-        step_generator = pretraining or (batch_idx + 1) % self.discriminator_steps == 0
+        # Counted over the run (a buffer), not by batch_idx: an epoch shorter than discriminator_steps batches still
+        # reaches a generator step, and the cadence carries across epochs and checkpoints.
+        step_generator = pretraining or (int(self.discriminator_updates) + 1) % self.discriminator_steps == 0
         with torch.set_grad_enabled(step_generator):
             sr = self.generator(lr)  # the only generator forward of this batch
         content, terms = self.compute_loss(sr, hr) if step_generator else (None, {})
@@ -152,7 +157,7 @@ class SRGANModule(SRBaseModule):
             return self._skip("the generator's adversarial loss", lr.shape[0])
         self.consecutive_skips.zero_()
         if self.scheduler_interval == "step":
-            self._step_schedulers()
+            self._step_schedulers(generator=step_generator, discriminator=not pretraining)
         self.log("train/skipped_steps", self.skipped_steps.float(), batch_size=lr.shape[0])
 
     def _discriminator_step(self, fake: Tensor, real: Tensor) -> bool:
@@ -184,8 +189,9 @@ class SRGANModule(SRBaseModule):
             real_logits = self.discriminator(hr).detach() if self.adversarial_loss.needs_real_for_generator else None
             adversarial = self.adversarial_loss.generator_loss(self.discriminator(sr), real_logits)
             loss = content + weight * adversarial
-            self.log("train/loss_g_adv", adversarial.detach(), batch_size=sr.shape[0])
         finite = bool(torch.isfinite(loss))
+        if finite and not pretraining:
+            self.log("train/loss_g_adv", adversarial.detach(), batch_size=sr.shape[0])
         if finite:
             optimizer.zero_grad(set_to_none=True)
             self.manual_backward(loss)
@@ -228,17 +234,26 @@ class SRGANModule(SRBaseModule):
             self.log(f"train/grad_norm_{'g' if is_generator else 'd'}", norm)
 
     # --------------------------------------------------------------------------------- optimizers, schedulers
-    def _step_schedulers(self) -> None:
+    def _step_schedulers(self, generator: bool, discriminator: bool) -> None:
+        """Step the scheduler of each network that was stepped (none for the discriminator during pre-training)."""
         schedulers = self.lr_schedulers()
+        generator_optimizer, _ = self.optimizers(use_pl_optimizer=False)
         for scheduler in schedulers if isinstance(schedulers, list) else [schedulers] if schedulers else []:
-            scheduler.step()
+            if generator if scheduler.optimizer is generator_optimizer else discriminator:
+                scheduler.step()
+
+    def on_train_epoch_start(self) -> None:
+        self._updates_at_epoch_start = (int(self.generator_steps), int(self.discriminator_updates))
 
     def on_train_epoch_end(self) -> None:
-        if self.scheduler_interval == "epoch":
-            self._step_schedulers()
         optimizer_g, optimizer_d = self.optimizers()
-        self.log("train/lr_g", optimizer_g.param_groups[0]["lr"])
+        self.log("train/lr_g", optimizer_g.param_groups[0]["lr"])  # the rate this epoch trained with
         self.log("train/lr_d", optimizer_d.param_groups[0]["lr"])
+        if self.scheduler_interval == "epoch":
+            g_start, d_start = getattr(self, "_updates_at_epoch_start", (0, 0))
+            self._step_schedulers(
+                generator=int(self.generator_steps) > g_start, discriminator=int(self.discriminator_updates) > d_start
+            )
 
     def configure_optimizers(self) -> Any:
         factory_g, factory_d = self._optimizer_factories
