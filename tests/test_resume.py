@@ -44,7 +44,19 @@ GAN_MODEL = {
 }
 
 
-def _config(tmp_path: Path, model: dict, train: Path, val: Path) -> Path:
+# fp16 autocast with a real GradScaler runs on the CPU when the plugin is given explicitly (Lightning would turn a
+# plain `precision: 16-mixed` into bf16 there): the T4 setting, loss scaler included, without a GPU.
+FP16_SCALER = {
+    "class_path": "lightning.pytorch.plugins.precision.MixedPrecision",
+    "init_args": {
+        "precision": "16-mixed",
+        "device": "cpu",
+        "scaler": {"class_path": "torch.amp.GradScaler", "init_args": {"device": "cpu", "init_scale": 1024.0}},
+    },
+}
+
+
+def _config(tmp_path: Path, model: dict, train: Path, val: Path, fp16: bool = False) -> Path:
     config = {
         "seed_everything": 0,
         "trainer": {
@@ -62,6 +74,8 @@ def _config(tmp_path: Path, model: dict, train: Path, val: Path) -> Path:
         "data": {"scale": 2, "train_dir": str(train), "val_dir": str(val), "patch_size": 24, "batch_size": 2},
         "image_panel": {"num_images": 1, "crop_size": 16},
     }
+    if fp16:
+        config["trainer"]["plugins"] = [FP16_SCALER]
     if model["class_path"].endswith("SRModule"):
         config["optimizer"] = {"class_path": "torch.optim.Adam", "init_args": {"lr": 1e-3}}
         config["lr_scheduler"] = {
@@ -78,11 +92,15 @@ def _final_state(run_root: Path) -> dict[str, torch.Tensor]:
     return torch.load(last, map_location="cpu", weights_only=True)
 
 
-@pytest.mark.parametrize("model", [SR_MODEL, GAN_MODEL], ids=["SRModule", "SRGANModule"])
-def test_killed_and_resumed_run_equals_an_uninterrupted_one(model: dict, tmp_path: Path, write_images) -> None:
+@pytest.mark.parametrize(
+    ("model", "fp16"),
+    [(SR_MODEL, False), (GAN_MODEL, False), (GAN_MODEL, True)],
+    ids=["SRModule", "SRGANModule", "SRGANModule-16-mixed-scaler"],
+)
+def test_killed_and_resumed_run_equals_an_uninterrupted_one(model: dict, fp16: bool, tmp_path, write_images) -> None:
     train = write_images(tmp_path / "train", count=4, size=(48, 48))
     val = write_images(tmp_path / "val", count=1, size=(32, 32))
-    config = _config(tmp_path, model, train, val)
+    config = _config(tmp_path, model, train, val, fp16=fp16)
     fit = ["fit", "--config", str(config)]
 
     main([*fit, f"--trainer.logger.init_args.save_dir={tmp_path / 'straight'}"])
@@ -115,3 +133,6 @@ def test_killed_and_resumed_run_equals_an_uninterrupted_one(model: dict, tmp_pat
     for a, b in zip(straight["optimizer_states"], resumed["optimizer_states"], strict=True):
         assert a["param_groups"][0]["lr"] == b["param_groups"][0]["lr"]
     assert straight["lr_schedulers"] == resumed["lr_schedulers"]
+    if fp16:  # the loss scaler's state continues too (scale and growth tracker)
+        assert interrupted["MixedPrecision"]["_growth_tracker"] == 2 * BATCHES * 2  # two epochs, two optimizers
+        assert resumed["MixedPrecision"] == straight["MixedPrecision"]
