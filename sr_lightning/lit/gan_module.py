@@ -242,6 +242,15 @@ class SRGANModule(SRBaseModule):
             if generator if scheduler.optimizer is generator_optimizer else discriminator:
                 scheduler.step()
 
+    def on_fit_start(self) -> None:
+        if len(self.trainer.optimizers) != 2:
+            raise ValueError(
+                f"SRGANModule needs its two optimizers (generator, discriminator) but the trainer has "
+                f"{len(self.trainer.optimizers)}: a top-level `optimizer:`/`lr_scheduler:` in the config replaces "
+                "them. "
+                "Configure model.init_args.optimizer_g/optimizer_d and scheduler_g/scheduler_d instead."
+            )
+
     def on_train_epoch_start(self) -> None:
         self._updates_at_epoch_start = (int(self.generator_steps), int(self.discriminator_updates))
 

@@ -414,3 +414,26 @@ def test_bf16_mixed_runs_on_cpu(tiny_trainer, tiny_data) -> None:
     assert 0 < metrics["train/d_real"] < 1 and 0 < metrics["train/d_fake"] < 1
     assert not _same(g0, _params(module.generator)) and not _same(d0, _params(module.discriminator))
     assert all(p.dtype == torch.float32 for p in module.parameters())  # mixed: the weights stay float32
+
+
+def test_a_top_level_cli_optimizer_is_a_clear_error(tmp_path: Path, write_images) -> None:
+    from sr_lightning.cli import main
+
+    train = write_images(tmp_path / "train", count=2, size=(48, 48))
+    args = [
+        "fit",
+        "--model=sr_lightning.lit.SRGANModule",
+        "--model.generator=sr_lightning.models.SRResNet",
+        "--model.generator.init_args.scale=2",
+        "--model.generator.init_args.n_resblocks=1",
+        "--model.generator.init_args.n_feats=8",
+        "--model.discriminator=sr_lightning.models.SRGANDiscriminator",
+        "--model.discriminator.init_args.n_feats=4",
+        "--optimizer=torch.optim.Adam",
+        f"--data.train_dir={train}",
+        "--data.patch_size=24",
+        "--trainer.fast_dev_run=true",
+        "--trainer.accelerator=cpu",
+    ]
+    with pytest.raises(ValueError, match="optimizer_g/optimizer_d"):
+        main(args)
