@@ -9,13 +9,13 @@ reduction; 32 groups (GroupNorm's default) and 16 (RCAN's) are the defaults here
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, cast
 
-import torch
 from torch import Tensor, nn
 
 from sr_lightning.models.attention import ChannelAttention
-from sr_lightning.models.blocks import Upsampler, check_scale, default_conv
+from sr_lightning.models.blocks import default_conv
+from sr_lightning.models.srresnet import SRResNet
 
 __all__ = ["AttentionResidualBlock", "AttentionSRGANGenerator"]
 
@@ -62,8 +62,11 @@ class AttentionResidualBlock(nn.Module):
         return x + self.attention(self.body(x))
 
 
-class AttentionSRGANGenerator(nn.Module):
+class AttentionSRGANGenerator(SRResNet):
     """SRGAN generator with attention residual blocks and no BatchNorm, the model of seed 003.
+
+    SRResNet's frame (same head, body conv, upsampler, tail and state-dict keys) with
+    :class:`AttentionResidualBlock` s.
 
     Args:
         scale: upscaling factor, 2, 3 or 4 (seed 003 uses 4).
@@ -94,27 +97,17 @@ class AttentionSRGANGenerator(nn.Module):
         reduction: int = 16,
         output_activation: Literal["none", "tanh"] = "tanh",
     ) -> None:
-        super().__init__()
-        if output_activation not in ("none", "tanh"):
-            raise ValueError(f"output_activation must be 'none' or 'tanh', got {output_activation!r}.")
         _check_groups(n_feats, norm_groups)
-        self.scale = check_scale(scale)
-        self.output_activation = output_activation
-        self.head = nn.Sequential(default_conv(3, n_feats, 9), nn.PReLU())
-        self.body = nn.Sequential(
-            *[
-                AttentionResidualBlock(n_feats, norm_groups=norm_groups, reduction=reduction)
-                for _ in range(n_resblocks)
-            ],
-            default_conv(n_feats, n_feats, 3),
-        )
-        self.upsampler = Upsampler(scale, n_feats, act_layer=nn.PReLU)
-        self.tail = default_conv(n_feats, 3, 9)
 
-    def forward(self, x: Tensor) -> Tensor:
-        x = self.head(x)
-        x = x + self.body(x)
-        x = self.tail(self.upsampler(x))
-        if self.output_activation == "tanh":
-            return (torch.tanh(x) + 1) / 2
-        return x
+        def block(n_feats: int, act_layer: type[nn.Module], norm_layer: type[nn.Module] | None) -> nn.Module:
+            # SRResNet's frame asks for PReLU blocks without BatchNorm; seed 003's block has its own GroupNorm.
+            return AttentionResidualBlock(n_feats, norm_groups=norm_groups, reduction=reduction)
+
+        super().__init__(
+            scale=scale,
+            n_resblocks=n_resblocks,
+            n_feats=n_feats,
+            batch_norm=False,
+            output_activation=output_activation,
+            block_layer=cast("type[nn.Module]", block),
+        )
