@@ -10,8 +10,17 @@ import torch
 from torch import Tensor, nn
 
 from sr_lightning.lit.ema import ModelEMA
+from sr_lightning.losses import WeightedLoss
 
-__all__ = ["SRBaseModule", "load_generator_weights"]
+__all__ = ["SRBaseModule", "load_generator_weights", "loss_with_terms"]
+
+
+def loss_with_terms(loss: nn.Module, sr: Tensor, hr: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+    """``loss(sr, hr)`` and its unweighted terms by name: those of a :class:`~sr_lightning.losses.WeightedLoss`,
+    none for any other loss."""
+    if isinstance(loss, WeightedLoss):
+        return loss.compute(sr, hr)
+    return loss(sr, hr), {}
 
 
 class SRBaseModule(L.LightningModule):

@@ -15,9 +15,8 @@ from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor, nn
 
 from sr_lightning.lit._hparams import save_config
-from sr_lightning.lit.base import SRBaseModule, load_generator_weights
-from sr_lightning.lit.ema import ModelEMA
-from sr_lightning.losses import AdversarialLoss, WeightedLoss
+from sr_lightning.lit.base import SRBaseModule, load_generator_weights, loss_with_terms
+from sr_lightning.losses import AdversarialLoss
 
 __all__ = ["NonFiniteLossError", "SRGANModule"]
 
@@ -88,7 +87,9 @@ class SRGANModule(SRBaseModule):
         generator_weights: str | None = None,
         ema_decay: float | None = None,
     ) -> None:
-        super().__init__(generator, ema_decay=None)
+        if generator_weights is not None:  # before the base class copies the generator into its EMA
+            load_generator_weights(generator, generator_weights)
+        super().__init__(generator, ema_decay=ema_decay)
         networks = ["generator", "discriminator", "content_loss", "adversarial_loss"]
         save_config(self, [*networks, "optimizer_g", "optimizer_d", "scheduler_g", "scheduler_d"])
         if scheduler_interval not in ("step", "epoch"):
@@ -102,10 +103,6 @@ class SRGANModule(SRBaseModule):
         if adversarial_weight < 0 or adversarial_ramp_steps < 0 or pretrain_steps < 0:
             raise ValueError("adversarial_weight, adversarial_ramp_steps and pretrain_steps must not be negative.")
         self.automatic_optimization = False
-        if generator_weights is not None:
-            load_generator_weights(generator, generator_weights)
-        if ema_decay is not None:  # after the warm start, so the average starts from the loaded weights
-            self.ema = ModelEMA(generator, decay=ema_decay)
         self.discriminator = discriminator
         self.content_loss = content_loss if content_loss is not None else nn.L1Loss()
         self.adversarial_loss = adversarial_loss if adversarial_loss is not None else AdversarialLoss("vanilla")
@@ -126,9 +123,7 @@ class SRGANModule(SRBaseModule):
     # ----------------------------------------------------------------------------------------------- losses
     def compute_loss(self, sr: Tensor, hr: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         """The content loss and its unweighted terms (validation logs these as ``val/loss``)."""
-        if isinstance(self.content_loss, WeightedLoss):
-            return self.content_loss.compute(sr, hr)
-        return self.content_loss(sr, hr), {}
+        return loss_with_terms(self.content_loss, sr, hr)
 
     def current_adversarial_weight(self) -> float:
         """The adversarial weight at this generator step: 0 during pre-training, then the (ramped) weight."""

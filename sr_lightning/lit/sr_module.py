@@ -8,8 +8,7 @@ import torch
 from torch import Tensor, nn
 
 from sr_lightning.lit._hparams import save_config
-from sr_lightning.lit.base import SRBaseModule
-from sr_lightning.losses import WeightedLoss
+from sr_lightning.lit.base import SRBaseModule, loss_with_terms
 
 __all__ = ["SRModule"]
 
@@ -51,9 +50,7 @@ class SRModule(SRBaseModule):
     def compute_loss(self, sr: Tensor, hr: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         """The total loss and its unweighted terms by name (empty unless the loss is a
         :class:`~sr_lightning.losses.WeightedLoss`). Subclasses add terms here."""
-        if isinstance(self.loss, WeightedLoss):
-            return self.loss.compute(sr, hr)
-        return self.loss(sr, hr), {}
+        return loss_with_terms(self.loss, sr, hr)
 
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
         sr = self(batch["lr"])
