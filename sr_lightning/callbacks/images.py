@@ -10,8 +10,9 @@ import torch
 import torch.nn.functional as F
 from lightning.pytorch.callbacks import Callback
 from torch import Tensor
-from torchvision.utils import make_grid, save_image
+from torchvision.utils import make_grid
 
+from sr_lightning.callbacks._image_log import log_image
 from sr_lightning.callbacks._outputs import bicubic_upscale, module_scale, unpack_images
 
 __all__ = ["ImagePanel", "make_panel"]
@@ -100,16 +101,6 @@ class ImagePanel(Callback):
         tiles = [F.pad(r, (0, side - r.shape[-1], 0, side - r.shape[-2])) for r in self._rows]
         grid = make_grid(torch.cat(tiles), nrow=4, padding=2, pad_value=1.0)
         self._rows = []
-        folder = Path(trainer.log_dir or trainer.default_root_dir) / "images"
-        folder.mkdir(parents=True, exist_ok=True)
-        self.last_path = folder / f"val_epoch{trainer.current_epoch:03d}.png"
-        save_image(grid, self.last_path)
-        self._log_to_loggers(trainer, grid)
-
-    def _log_to_loggers(self, trainer: L.Trainer, grid: Tensor) -> None:
-        caption = "LR | bicubic | SR | HR"
-        for logger in trainer.loggers:
-            if hasattr(logger, "log_image"):  # WandbLogger, NeptuneLogger
-                logger.log_image(key="val/panel", images=[grid], caption=[caption], step=trainer.global_step)
-            elif hasattr(getattr(logger, "experiment", None), "add_image"):  # TensorBoardLogger
-                logger.experiment.add_image("val/panel", grid, global_step=trainer.global_step)
+        self.last_path = log_image(
+            trainer, "val/panel", grid, "LR | bicubic | SR | HR", f"val_epoch{trainer.current_epoch:03d}.png"
+        )
