@@ -3,6 +3,7 @@
     sr-lightning fit --config examples/configs/quickstart.yaml
     sr-lightning test --config runs/quickstart/version_0/config.yaml --ckpt_path <best.ckpt> \\
         --data.test_dir ../shared/benchmarks/Set5
+    sr-lightning benchmark --ckpt <last.ckpt> --data ../shared/benchmarks --sets Set5 --scale 4
 
 Besides LightningCLI's own keys (``trainer``, ``model``, ``data``, ``optimizer``, ``lr_scheduler``,
 ``ckpt_path``), the config has ``checkpoint`` (a ModelCheckpoint: ``last.ckpt`` every epoch and the best by
@@ -12,6 +13,7 @@ Besides LightningCLI's own keys (``trainer``, ``model``, ``data``, ``optimizer``
 
 from __future__ import annotations
 
+import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -101,9 +103,26 @@ def main(args: list[str] | None = None) -> SRLightningCLI:
     )
 
 
-def run() -> None:
-    """The console script: ``main()`` without a return value (a returned object would become the exit status)."""
-    main()
+def _benchmark(args: list[str]) -> None:
+    from sr_lightning.evaluation.command import main as benchmark
+
+    benchmark(args)
+
+
+# Subcommands of `sr-lightning` besides LightningCLI's fit/validate/test/predict.
+TOOLS = {"benchmark": _benchmark}
+
+
+def run(args: list[str] | None = None) -> None:
+    """The console script: ``sr-lightning benchmark ...`` runs a tool, anything else goes to LightningCLI.
+
+    Returns nothing (a returned object would become the exit status).
+    """
+    args = sys.argv[1:] if args is None else args
+    if args and args[0] in TOOLS:
+        TOOLS[args[0]](args[1:])
+    else:
+        main(args)
 
 
 if __name__ == "__main__":

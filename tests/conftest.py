@@ -1,4 +1,5 @@
-"""Shared fixtures: the ../shared benchmark data (tests using it skip when it is absent) and a tiny generator."""
+"""Shared fixtures: the ../shared benchmark data (tests using it skip when it is absent), tiny images and a tiny
+CLI-trained checkpoint."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from PIL import Image
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 SET5 = SHARED / "benchmarks" / "Set5"
+QUICKSTART = Path(__file__).resolve().parents[1] / "examples" / "configs" / "quickstart.yaml"
 
 
 @pytest.fixture
@@ -57,3 +59,43 @@ def tiny_trainer(tmp_path: Path) -> Callable[..., L.Trainer]:
         return L.Trainer(**{**defaults, **overrides})
 
     return make
+
+
+def _noise_images(folder: Path, count: int, size: int) -> Path:
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(1)
+    for i in range(count):
+        Image.fromarray(rng.integers(0, 256, (size, size, 3), dtype=np.uint8)).save(folder / f"{i}.png")
+    return folder
+
+
+def fit_tiny_checkpoint(root: Path, ema_decay: float | None = 0.5) -> Path:
+    """Train a 1-block, 8-feature x2 EDSR for 2 steps with the CLI and return its ``last.ckpt``."""
+    train = _noise_images(root / "train", count=4, size=32)
+    args = [
+        "fit",
+        f"--config={QUICKSTART}",
+        f"--trainer.logger.init_args.save_dir={root / 'runs'}",
+        "--trainer.max_epochs=1",
+        "--trainer.limit_train_batches=2",
+        "--trainer.accelerator=cpu",
+        "--trainer.enable_progress_bar=false",
+        "--model.init_args.generator.init_args.n_resblocks=1",
+        "--model.init_args.generator.init_args.n_feats=8",
+        f"--model.init_args.ema_decay={ema_decay}",
+        f"--data.train_dir={train}",
+        "--data.patch_size=16",
+        "--data.batch_size=2",
+        "--data.repeat=1",
+        "--data.cache_images=false",
+    ]
+    from sr_lightning.cli import main
+
+    main(args)
+    return root / "runs" / "quickstart" / "version_0" / "checkpoints" / "last.ckpt"
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``last.ckpt`` of a 2-step CLI run of a tiny x2 EDSR whose EMA (decay 0.5) differs from its weights."""
+    return fit_tiny_checkpoint(tmp_path_factory.mktemp("tiny_run"))

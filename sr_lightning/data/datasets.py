@@ -19,7 +19,7 @@ from sr_lightning.data.degradation import bicubic_lr
 from sr_lightning.data.io import ImageReadError, to_float
 from sr_lightning.data.sources import ImageSource, describe_sources, usable_sources
 
-__all__ = ["TrainPatchDataset", "decode_sources", "shared_int"]
+__all__ = ["TrainPatchDataset", "decode_sources", "dihedral", "shared_int"]
 
 
 def shared_int(value: int) -> Tensor:
@@ -27,13 +27,25 @@ def shared_int(value: int) -> Tensor:
     return torch.tensor([value], dtype=torch.int64).share_memory_()
 
 
-def _dihedral(img: Tensor, k: int) -> Tensor:
-    """One of the 8 flips/rotations by 90 degrees of a (C, H, W) image: bit 0 h-flip, bit 1 v-flip, bit 2 transpose."""
+def dihedral(img: Tensor, k: int, inverse: bool = False) -> Tensor:
+    """One of the 8 flips/rotations by 90 degrees of a (..., H, W) image: bit 0 h-flip, bit 1 v-flip, bit 2 transpose.
+
+    ``inverse=True`` undoes transform ``k``: ``dihedral(dihedral(x, k), k, inverse=True)`` is ``x``.
+
+    Example:
+        >>> x = torch.arange(6.0).view(1, 2, 3)
+        >>> all(torch.equal(dihedral(dihedral(x, k), k, inverse=True), x) for k in range(8))
+        True
+    """
+    if not 0 <= k < 8:
+        raise ValueError(f"dihedral transform k must be in 0..7, got {k}.")
+    if inverse and k & 4:
+        img = img.transpose(-2, -1)
     if k & 1:
         img = img.flip(-1)
     if k & 2:
         img = img.flip(-2)
-    if k & 4:
+    if not inverse and k & 4:
         img = img.transpose(-2, -1)
     return img
 
@@ -140,7 +152,7 @@ class TrainPatchDataset(Dataset[dict[str, Tensor]]):
         left = int(torch.randint(0, width - size + 1, (1,), generator=generator))
         hr = to_float(img[:, top : top + size, left : left + size])
         if self.augment:
-            hr = _dihedral(hr, int(torch.randint(0, 8, (1,), generator=generator))).contiguous()
+            hr = dihedral(hr, int(torch.randint(0, 8, (1,), generator=generator))).contiguous()
         return {"lr": bicubic_lr(hr, self.scale), "hr": hr}
 
 

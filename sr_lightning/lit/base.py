@@ -99,10 +99,13 @@ class SRBaseModule(L.LightningModule):
         return self(batch["lr"]).clamp(0, 1)
 
 
-def load_generator_weights(generator: nn.Module, path: str | Path) -> None:
+def load_generator_weights(
+    generator: nn.Module, path: str | Path, state_dict: dict[str, Tensor] | None = None
+) -> None:
     """Load a generator's weights from a library checkpoint (its ``generator.*`` entries) or a plain state dict.
 
-    The file is read with ``weights_only=True``: no pickled code runs.
+    The file is read with ``weights_only=True``: no pickled code runs. With ``state_dict`` given, those weights
+    are checked and loaded instead, and ``path`` only names them in errors.
 
     Raises:
         FileNotFoundError: the file does not exist.
@@ -110,17 +113,20 @@ def load_generator_weights(generator: nn.Module, path: str | Path) -> None:
             (another architecture, width or scale); the message names the file and the mismatched keys.
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"generator weights file {path} does not exist.")
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # a truncated file, a pickle with code, not a torch file at all
-        raise ValueError(f"{path} is not a readable checkpoint or state dict: {error}") from error
-    if not isinstance(checkpoint, dict):
-        raise ValueError(f"{path} holds a {type(checkpoint).__name__}, not a checkpoint or state dict.")
-    state = checkpoint.get("state_dict", checkpoint)
-    prefixed = {k.removeprefix("generator."): v for k, v in state.items() if k.startswith("generator.")}
-    state = prefixed or state
+    if state_dict is not None:
+        state = state_dict
+    else:
+        if not path.is_file():
+            raise FileNotFoundError(f"generator weights file {path} does not exist.")
+        try:
+            checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as error:  # a truncated file, a pickle with code, not a torch file at all
+            raise ValueError(f"{path} is not a readable checkpoint or state dict: {error}") from error
+        if not isinstance(checkpoint, dict):
+            raise ValueError(f"{path} holds a {type(checkpoint).__name__}, not a checkpoint or state dict.")
+        state = checkpoint.get("state_dict", checkpoint)
+        prefixed = {k.removeprefix("generator."): v for k, v in state.items() if k.startswith("generator.")}
+        state = prefixed or state
     expected = generator.state_dict()
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
