@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import lightning as L
+from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from torch import Tensor
 from torchvision.utils import save_image
 
@@ -12,8 +13,17 @@ __all__ = ["log_image", "run_folder"]
 
 
 def run_folder(trainer: L.Trainer) -> Path:
-    """The folder of this run: the logger's version folder, else ``default_root_dir``."""
-    return Path(trainer.log_dir or trainer.default_root_dir)
+    """The folder of this run: the first logger's version folder (CSV, TensorBoard) or save folder (W&B), else
+    ``default_root_dir``.
+
+    Unlike ``trainer.log_dir``, which broadcasts between processes under DDP, this is safe to call from global rank
+    zero alone (where pictures are drawn): a collective there would wait forever for the other ranks.
+    """
+    if not trainer.loggers:
+        return Path(trainer.default_root_dir)
+    logger = trainer.loggers[0]
+    folder = logger.log_dir if isinstance(logger, (CSVLogger, TensorBoardLogger)) else logger.save_dir
+    return Path(folder or trainer.default_root_dir)
 
 
 def log_image(trainer: L.Trainer, key: str, image: Tensor, caption: str, filename: str) -> Path:

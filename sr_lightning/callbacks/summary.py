@@ -8,6 +8,7 @@ import lightning as L
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
 
+from sr_lightning.callbacks._image_log import run_folder
 from sr_lightning.callbacks.images import ImagePanel
 
 __all__ = ["RunSummary", "format_comparison"]
@@ -40,7 +41,7 @@ class RunSummary(Callback):
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.is_global_zero:
-            print(f"\nRun folder: {Path(trainer.log_dir or trainer.default_root_dir).resolve()}\n", flush=True)
+            print(f"\nRun folder: {run_folder(trainer).resolve()}\n", flush=True)
 
     def _print(self, trainer: L.Trainer, stage: str, title: str) -> None:
         if not trainer.is_global_zero:
@@ -70,7 +71,7 @@ class RunSummary(Callback):
         written = [(label, Path(path).resolve()) for label, path in files if path and Path(path).exists()]
         if written:
             print("Files written:\n" + "\n".join(f"  {label:16}{path}" for label, path in written), flush=True)
-        print(f"Run folder: {Path(trainer.log_dir or trainer.default_root_dir).resolve()}", flush=True)
+        print(f"Run folder: {run_folder(trainer).resolve()}", flush=True)
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.state.fn == "validate":
