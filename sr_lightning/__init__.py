@@ -3,10 +3,21 @@
 The packages follow the data flow: :mod:`~sr_lightning.data` (images, MATLAB bicubic, the DataModule) ->
 :mod:`~sr_lightning.models` (generators, pure torch) and :mod:`~sr_lightning.losses` (pure torch) ->
 :mod:`~sr_lightning.lit` (LightningModules) -> :mod:`~sr_lightning.callbacks` (metrics from
-:mod:`~sr_lightning.metrics`, images) -> loggers. :mod:`~sr_lightning.cli` is the ``sr-lightning`` command.
+:mod:`~sr_lightning.metrics`, images, :mod:`~sr_lightning.explain` heatmaps) -> loggers. :mod:`~sr_lightning.inference`
+loads, tiles and self-ensembles trained generators; :mod:`~sr_lightning.evaluation` scores them on benchmark sets;
+:mod:`~sr_lightning.cli` is the ``sr-lightning`` command.
 """
 
-from sr_lightning.callbacks import ImagePanel, ProgressiveScale, RunSummary, SRMetrics
+from sr_lightning.callbacks import (
+    BestWorstImages,
+    FIDKIDMetrics,
+    GradCAMImages,
+    ImagePanel,
+    LPIPSMetric,
+    ProgressiveScale,
+    RunSummary,
+    SRMetrics,
+)
 from sr_lightning.data import SRDataModule, imresize
 from sr_lightning.lit import ModelEMA, SRGANModule, SRModule
 from sr_lightning.losses import (
@@ -34,9 +45,13 @@ __all__ = [
     "EDSRMSA",
     "AdversarialLoss",
     "AttentionSRGANGenerator",
+    "BestWorstImages",
     "CharbonnierLoss",
+    "FIDKIDMetrics",
+    "GradCAMImages",
     "ImagePanel",
     "LPIPSLoss",
+    "LPIPSMetric",
     "ModelEMA",
     "ProgressiveScale",
     "RunSummary",

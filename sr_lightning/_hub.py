@@ -43,7 +43,12 @@ def hub_checkpoint_dir() -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints"
 
 
-def cached_weights_file(url: str, *, description: str) -> Path:
+_PRETRAINED_FALSE_HINT = "For tests and smoke runs, pretrained=False builds the network with random weights."
+
+
+def cached_weights_file(
+    url: str, *, description: str, check_hash: bool = True, hint: str = _PRETRAINED_FALSE_HINT
+) -> Path:
     """Return the local copy of the weight file at ``url``, downloading it into the hub cache if it is missing.
 
     The file is ``hub_checkpoint_dir() / <basename of the URL>``. A download shows torch's progress bar, checks the
@@ -53,6 +58,10 @@ def cached_weights_file(url: str, *, description: str) -> Path:
     Args:
         url: where the file can be downloaded from, e.g. ``VGG19_Weights.IMAGENET1K_V1.url``.
         description: what the file is, for the error message (e.g. ``"VGG19 ImageNet weights"``).
+        check_hash: check a download against the SHA256 prefix in its name (``-<hex>.``), as torchvision does.
+            Turn it off for names whose hex tag is no hash: torch-fidelity's ``weights-inception-...-6726825d.pth``
+            shares its tag with pytorch-fid's different file, and torch-fidelity never checks it.
+        hint: the last sentence of the error: what to do instead of using these weights.
 
     Returns:
         The path of the file in the hub cache.
@@ -68,7 +77,7 @@ def cached_weights_file(url: str, *, description: str) -> Path:
     path = folder / name
     if path.is_file():
         return path
-    match = _HASH_IN_NAME.search(name)
+    match = _HASH_IN_NAME.search(name) if check_hash else None
     try:
         folder.mkdir(parents=True, exist_ok=True)
         print(f"Downloading {description} from {url} to {path}", file=sys.stderr)
@@ -84,7 +93,7 @@ def cached_weights_file(url: str, *, description: str) -> Path:
             f"{description} not found: {name} is not in {folder} and downloading it from {url} failed "
             f"({type(error).__name__}: {error}). On a machine without network access, download {url} elsewhere "
             f"and copy it to {path} (the folder is $TORCH_HOME/hub/checkpoints, TORCH_HOME defaulting to "
-            f"~/.cache/torch). For tests and smoke runs, pretrained=False builds the network with random weights."
+            f"~/.cache/torch). {hint}"
         ) from error
     if not path.is_file():
         raise MissingWeightsError(f"{description}: the download from {url} left no file at {path}.")

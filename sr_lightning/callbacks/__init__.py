@@ -1,9 +1,24 @@
-"""Callbacks that any SR LightningModule can use: paper-protocol metrics, image panels, the run summary, and the
-progressive scale schedule."""
+"""Callbacks that any SR LightningModule can use: paper-protocol metrics, FID/KID and LPIPS, image panels, the best and
+worst images, Grad-CAM heatmaps, the run summary, and the progressive scale schedule."""
 
+from sr_lightning.callbacks.distribution import FIDKIDMetrics
+from sr_lightning.callbacks.gradcam import GradCAMImages
 from sr_lightning.callbacks.images import ImagePanel, make_panel
 from sr_lightning.callbacks.metrics import SRMetrics
+from sr_lightning.callbacks.perceptual import LPIPSMetric
 from sr_lightning.callbacks.progressive import ProgressiveScale
+from sr_lightning.callbacks.ranked import BestWorstImages
 from sr_lightning.callbacks.summary import RunSummary, format_comparison
 
-__all__ = ["ImagePanel", "ProgressiveScale", "RunSummary", "SRMetrics", "format_comparison", "make_panel"]
+__all__ = [
+    "BestWorstImages",
+    "FIDKIDMetrics",
+    "GradCAMImages",
+    "ImagePanel",
+    "LPIPSMetric",
+    "ProgressiveScale",
+    "RunSummary",
+    "SRMetrics",
+    "format_comparison",
+    "make_panel",
+]

@@ -15,6 +15,7 @@ from torchvision.utils import make_grid
 
 from sr_lightning.callbacks._image_log import log_image
 from sr_lightning.callbacks._outputs import module_scale, unpack_images
+from sr_lightning.callbacks._periodic import is_due
 from sr_lightning.explain.gradcam import grad_cam, overlay, resolve_layer
 
 __all__ = ["GradCAMImages"]
@@ -82,11 +83,7 @@ class GradCAMImages(Callback):
         resolve_layer(pl_module.inference_generator, self.layer)
 
     def _active(self, trainer: L.Trainer) -> bool:
-        return (
-            trainer.is_global_zero
-            and not trainer.sanity_checking
-            and (trainer.current_epoch + 1) % self.every_n_epochs == 0
-        )
+        return trainer.is_global_zero and is_due(trainer, self.every_n_epochs)
 
     def on_validation_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._images = []

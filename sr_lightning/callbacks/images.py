@@ -12,26 +12,18 @@ import lightning as L
 import torch
 import torch.nn.functional as F
 from lightning.pytorch.callbacks import Callback
-from lightning.pytorch.trainer.states import TrainerFn
 from torch import Tensor
 from torchvision.utils import make_grid
 
 from sr_lightning.callbacks._image_log import log_image
 from sr_lightning.callbacks._outputs import bicubic_upscale, module_scale, unpack_images
+from sr_lightning.callbacks._periodic import is_due
 from sr_lightning.losses.edge import sobel_magnitude
 
 __all__ = ["ImagePanel", "detail_offset", "make_panel", "panel_grid"]
 
 Crop = Literal["detail", "center"]
 _BICUBIC_MARGIN = 4  # LR pixels around a crop that MATLAB bicubic (4 taps when enlarging) can reach
-
-
-def _due(trainer: L.Trainer, every_n_epochs: int) -> bool:
-    """Whether this validation draws: every ``every_n_epochs``-th of a fit, always in ``trainer.validate``, never in
-    the sanity check."""
-    if trainer.sanity_checking:
-        return False
-    return trainer.state.fn == TrainerFn.VALIDATING or (trainer.current_epoch + 1) % every_n_epochs == 0
 
 
 def _lr_crop_size(hr: Tensor, scale: int, crop_size: int) -> int:
@@ -190,7 +182,7 @@ class ImagePanel(Callback):
         self.last_path: Path | None = None
 
     def _active(self, trainer: L.Trainer) -> bool:
-        return trainer.is_global_zero and _due(trainer, self.every_n_epochs)
+        return trainer.is_global_zero and is_due(trainer, self.every_n_epochs)
 
     def on_validation_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._rows, self._seen = {}, 0

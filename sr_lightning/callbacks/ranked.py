@@ -14,7 +14,8 @@ from torch import Tensor
 
 from sr_lightning.callbacks._image_log import log_image
 from sr_lightning.callbacks._outputs import module_scale, unpack_images
-from sr_lightning.callbacks.images import Crop, _due, detail_offset, make_panel, panel_grid
+from sr_lightning.callbacks._periodic import is_due
+from sr_lightning.callbacks.images import Crop, detail_offset, make_panel, panel_grid
 from sr_lightning.metrics.functional import ssim_y
 
 __all__ = ["BestWorstImages", "format_ranking"]
@@ -122,7 +123,7 @@ class BestWorstImages(Callback):
         self._offsets: dict[tuple[str, int], tuple[int, int]] = {}  # (name, scale) -> LR (top, left), kept
 
     def _active(self, trainer: L.Trainer) -> bool:
-        return _due(trainer, self.every_n_epochs)
+        return is_due(trainer, self.every_n_epochs)
 
     def on_validation_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._ranked, self._seen = {"best": [], "worst": []}, 0

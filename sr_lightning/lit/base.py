@@ -99,9 +99,7 @@ class SRBaseModule(L.LightningModule):
         return self(batch["lr"]).clamp(0, 1)
 
 
-def load_generator_weights(
-    generator: nn.Module, path: str | Path, state_dict: dict[str, Tensor] | None = None
-) -> None:
+def load_generator_weights(generator: nn.Module, path: str | Path, state_dict: dict[str, Tensor] | None = None) -> None:
     """Load a generator's weights from a library checkpoint (its ``generator.*`` entries) or a plain state dict.
 
     The file is read with ``weights_only=True``: no pickled code runs. With ``state_dict`` given, those weights

@@ -184,7 +184,8 @@ class LPIPSLoss(nn.Module):
 
     Wraps ``lpips.LPIPS``: ImageNet backbone features, unit-normalized per channel, squared differences weighted by
     the linear layers calibrated on human judgements (shipped inside the ``lpips`` package). Images in ``[0, 1]`` are
-    mapped to ``[-1, 1]`` inside; the result is the batch mean. The whole network is frozen and stays in eval mode.
+    mapped to ``[-1, 1]`` inside; the result is the batch mean, or one value per image with ``reduction="none"``
+    (what :class:`~sr_lightning.metrics.LPIPS` averages). The whole network is frozen and stays in eval mode.
 
     Args:
         net: the backbone: ``"alex"`` (AlexNet; the fastest, and the best forward metric per the LPIPS authors),
@@ -194,9 +195,10 @@ class LPIPSLoss(nn.Module):
             only. The calibrated linear layers ship inside ``lpips`` (no download) and are loaded either way: their
             weights are non-negative, so even with a random backbone the loss is a distance (0 on equal images,
             never negative), where random linear layers could make it negative.
+        reduction: ``"mean"`` over the batch (a scalar) or ``"none"`` (shape (B,)).
 
     Raises:
-        ValueError: an unknown ``net``.
+        ValueError: an unknown ``net`` or ``reduction``.
         MissingWeightsError: ``pretrained=True`` and the backbone file is not cached and cannot be downloaded.
 
     Example:
@@ -207,10 +209,18 @@ class LPIPSLoss(nn.Module):
         0.0
     """
 
-    def __init__(self, net: Literal["alex", "vgg", "squeeze"] = "alex", pretrained: bool = True) -> None:
+    def __init__(
+        self,
+        net: Literal["alex", "vgg", "squeeze"] = "alex",
+        pretrained: bool = True,
+        reduction: Literal["mean", "none"] = "mean",
+    ) -> None:
         super().__init__()
         if net not in _LPIPS_BACKBONES:
             raise ValueError(f"LPIPS net must be one of {list(_LPIPS_BACKBONES)}, got {net!r}.")
+        if reduction not in ("mean", "none"):
+            raise ValueError(f"LPIPS reduction must be 'mean' or 'none', got {reduction!r}.")
+        self.reduction = reduction
         if pretrained:  # lpips would let torchvision download it; resolve it first so a missing file is our error
             weights = _LPIPS_BACKBONES[net]
             cached_weights_file(weights.url, description=f"LPIPS {net} backbone ({type(weights).__name__}) weights")
@@ -231,7 +241,8 @@ class LPIPSLoss(nn.Module):
         return self
 
     def forward(self, sr: Tensor, hr: Tensor) -> Tensor:
-        return self.lpips(sr, hr, normalize=True).mean()
+        per_image = self.lpips(sr, hr, normalize=True).flatten()  # (B, 1, 1, 1) spatial means -> (B,)
+        return per_image.mean() if self.reduction == "mean" else per_image
 
     def extra_repr(self) -> str:
-        return f"net={self.net_name!r}, pretrained={self.pretrained}"
+        return f"net={self.net_name!r}, pretrained={self.pretrained}, reduction={self.reduction!r}"

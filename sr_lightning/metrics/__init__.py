@@ -1,6 +1,25 @@
-"""Paper-protocol image-quality metrics: pure functions in :mod:`.functional` and torchmetrics classes."""
+"""Image-quality metrics: the paper protocol (PSNR/SSIM, pure functions in :mod:`.functional` and torchmetrics
+classes), LPIPS, and FID/KID between image sets with the Inception weights from the torch hub cache."""
 
 from sr_lightning.metrics import functional
+from sr_lightning.metrics.distribution import (
+    INCEPTION_WEIGHTS_URL,
+    InceptionFeatures,
+    frechet_inception_distance,
+    inception_weights_file,
+    kernel_inception_distance,
+)
 from sr_lightning.metrics.image import PSNR, SSIM
+from sr_lightning.metrics.lpips import LPIPS
 
-__all__ = ["PSNR", "SSIM", "functional"]
+__all__ = [
+    "INCEPTION_WEIGHTS_URL",
+    "LPIPS",
+    "PSNR",
+    "SSIM",
+    "InceptionFeatures",
+    "frechet_inception_distance",
+    "functional",
+    "inception_weights_file",
+    "kernel_inception_distance",
+]

@@ -1,0 +1,89 @@
+"""The frame of the metric callbacks that score SR outputs every N validation epochs (FID/KID, LPIPS).
+
+A subclass says how to update its metrics from one batch, compute them and reset them; this frame decides when
+(every ``every_n_epochs``-th validation epoch of a fit, never during the sanity check, always in ``trainer.validate``
+and ``trainer.test``), resets at the start of every evaluation epoch so a value only ever uses that epoch's images,
+and logs ``<stage>/<name>``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightning as L
+from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.trainer.states import TrainerFn
+from torch import Tensor
+
+from sr_lightning.callbacks._outputs import unpack_images
+
+
+def is_due(trainer: L.Trainer, every_n_epochs: int) -> bool:
+    """Whether a callback scores or draws in this evaluation: every ``every_n_epochs``-th validation of a fit (as
+    ``Trainer(check_val_every_n_epoch=...)`` counts), every ``trainer.validate`` and ``trainer.test``, never the
+    sanity check."""
+    if trainer.sanity_checking:
+        return False
+    if trainer.state.fn != TrainerFn.FITTING:
+        return True
+    return (trainer.current_epoch + 1) % every_n_epochs == 0
+
+
+class _PeriodicSRMetrics(Callback):
+    def __init__(self, every_n_epochs: int) -> None:
+        super().__init__()
+        if not isinstance(every_n_epochs, int) or every_n_epochs < 1:
+            raise ValueError(f"{type(self).__name__} every_n_epochs must be an integer >= 1, got {every_n_epochs!r}.")
+        self.every_n_epochs = every_n_epochs
+        self._active: dict[str, bool] = {}
+
+    def _update(self, pl_module: L.LightningModule, sr: Tensor, hr: Tensor) -> None:
+        """Add one batch of SR outputs and HR references, (B, 3, H, W)."""
+        raise NotImplementedError
+
+    def _compute(self) -> dict[str, Tensor]:
+        """The values by name (without the stage) of everything added since the last reset; ``{}`` if nothing was."""
+        raise NotImplementedError
+
+    def _reset(self) -> None:
+        raise NotImplementedError
+
+    def _epoch_start(self, trainer: L.Trainer, stage: str) -> None:
+        self._reset()  # an interrupted epoch must not leak into this one
+        self._active[stage] = is_due(trainer, self.every_n_epochs)
+
+    def _batch_end(self, stage: str, pl_module: L.LightningModule, outputs: Any) -> None:
+        if self._active.get(stage, False):
+            _, sr, hr = unpack_images(outputs, f"{type(self).__name__} ({stage})")
+            self._update(pl_module, sr, hr)
+
+    def _epoch_end(self, stage: str, pl_module: L.LightningModule) -> None:
+        if not self._active.pop(stage, False):
+            return
+        try:
+            values = self._compute()
+        finally:
+            self._reset()
+        for name, value in values.items():
+            # torchmetrics synchronised the metric states across processes inside compute(), so every rank holds the
+            # value of the whole set already: sync_dist only averages equal numbers (one scalar all-reduce). It is on
+            # because without it Lightning warns under DDP that epoch-level values should be synced.
+            pl_module.log(f"{stage}/{name}", value, sync_dist=True)
+
+    def on_validation_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._epoch_start(trainer, "val")
+
+    def on_validation_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:
+        self._batch_end("val", pl_module, outputs)
+
+    def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._epoch_end("val", pl_module)
+
+    def on_test_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._epoch_start(trainer, "test")
+
+    def on_test_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:
+        self._batch_end("test", pl_module, outputs)
+
+    def on_test_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._epoch_end("test", pl_module)

@@ -1,0 +1,60 @@
+"""LPIPSMetric in a real fit: the logged value is the lpips package's per-image mean on that epoch's images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import lpips
+import pytest
+import torch
+from lightning.pytorch.callbacks import Callback
+from torch import Tensor
+
+from sr_lightning import EDSR, SRDataModule, SRModule
+from sr_lightning.callbacks.perceptual import LPIPSMetric
+
+pytestmark = pytest.mark.filterwarnings("ignore:.*(pretrained|weight enum).*:UserWarning")
+
+
+class Recorder(Callback):
+    def __init__(self) -> None:
+        self.pairs: dict[str, list[tuple[Tensor, Tensor]]] = {}
+        self.logged: dict[str, dict[str, float]] = {}
+
+    def on_validation_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:
+        if not trainer.sanity_checking:
+            key = f"val{trainer.current_epoch}"
+            self.pairs.setdefault(key, []).append((outputs["sr"].clamp(0, 1).clone(), outputs["hr"].clone()))
+
+    def on_validation_end(self, trainer, pl_module) -> None:
+        if not trainer.sanity_checking:
+            self.logged[f"val{trainer.current_epoch}"] = {k: float(v) for k, v in trainer.callback_metrics.items()}
+
+
+def test_lpips_metric_logs_the_per_image_mean_of_each_epoch(tmp_path: Path, write_images, tiny_trainer) -> None:
+    data = SRDataModule(
+        scale=2,
+        train_dir=str(write_images(tmp_path / "train")),
+        val_dir=str(write_images(tmp_path / "val", 3, size=(64, 64))),
+        patch_size=24,
+        batch_size=2,
+    )
+    callback, recorder = LPIPSMetric(net="squeeze", pretrained=False), Recorder()
+    torch.manual_seed(0)
+    module = SRModule(EDSR(scale=2, n_resblocks=1, n_feats=8))
+    tiny_trainer(max_epochs=2, limit_train_batches=1, callbacks=[callback, recorder]).fit(module, datamodule=data)
+    reference = lpips.LPIPS(net="squeeze", pretrained=True, pnet_rand=True, verbose=False).eval()
+    reference.load_state_dict(callback._metric.distance.lpips.state_dict())  # the callback's random network
+    for epoch in ("val0", "val1"):
+        with torch.no_grad():
+            values = torch.cat([reference(2 * sr - 1, 2 * hr - 1).flatten() for sr, hr in recorder.pairs[epoch]])
+        assert values.shape == (3,)
+        assert recorder.logged[epoch]["val/lpips_squeeze"] == pytest.approx(values.mean().item(), rel=1e-5)
+    assert recorder.logged["val0"]["val/lpips_squeeze"] != recorder.logged["val1"]["val/lpips_squeeze"]
+
+
+def test_lpips_metric_rejects_unknown_nets_before_building_anything() -> None:
+    with pytest.raises(ValueError, match=r"net must be one of \['alex', 'vgg', 'squeeze'\], got 'resnet'"):
+        LPIPSMetric(net="resnet")
+    with pytest.raises(ValueError, match="every_n_epochs must be an integer >= 1, got 0"):
+        LPIPSMetric(every_n_epochs=0)
