@@ -16,15 +16,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from sr_lightning.losses.edge import _sobel_kernels
+from sr_lightning.losses.edge import sobel_kernels
 
-__all__ = ["grad_cam", "overlay", "resolve_layer"]
+__all__ = ["explaining", "grad_cam", "overlay", "resolve_layer"]
 
 _LUMA = (0.299, 0.587, 0.114)  # ITU-R BT.601 on [0, 1] RGB
 
 
 @contextmanager
-def _explaining(model: nn.Module) -> Iterator[None]:
+def explaining(model: nn.Module) -> Iterator[None]:
     """Eval mode and autograd on (inside inference or no-grad mode too); every submodule's mode restored after."""
     modes = [(module, module.training) for module in model.modules()]
     try:
@@ -77,7 +77,7 @@ def _score(sr: Tensor, target: str, region: tuple[int, int, int, int] | None) ->
     luma = (sr * sr.new_tensor(_LUMA).view(1, 3, 1, 1)).sum(dim=1, keepdim=True)
     if target == "luminance":
         return luma[..., y0:y1, x0:x1].mean(dim=(1, 2, 3))
-    grad = F.conv2d(F.pad(luma, (1, 1, 1, 1), mode="replicate"), _sobel_kernels(sr.dtype, sr.device))
+    grad = F.conv2d(F.pad(luma, (1, 1, 1, 1), mode="replicate"), sobel_kernels(sr.dtype, sr.device))
     return grad.pow(2).sum(dim=1)[..., y0:y1, x0:x1].sum(dim=(1, 2))
 
 
@@ -137,7 +137,7 @@ def grad_cam(
     captured: list[Tensor] = []
     handle = dict(model.named_modules())[name].register_forward_hook(lambda _m, _i, out: captured.append(out))
     try:
-        with _explaining(model):
+        with explaining(model):
             x = lr.detach().clone().requires_grad_(True)  # a normal tensor, even when lr is an inference tensor
             sr = model(x)
             if len(captured) != 1 or not isinstance(captured[0], Tensor) or captured[0].dim() != 4:

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from sr_lightning.explain.gradcam import _explaining
+from sr_lightning.explain.gradcam import explaining
 from sr_lightning.losses.edge import sobel_magnitude
 
 __all__ = ["diffusion_index", "local_attribution_map"]
@@ -48,7 +48,7 @@ def _path_attribution(
 ) -> Tensor:
     """The signed (3, h, w) path integral; its sum approximates ``D(F(lr)) - D(F(baseline))``."""
     y, x, size = window
-    with _explaining(model):
+    with explaining(model):
         path = _blur_path(lr.detach().clone(), steps, sigma, kernel_size)
         deltas = path[1:] - path[:-1]  # dgamma/da * da, one Riemann step each (the paper's right-end sum)
         total = torch.zeros_like(lr[0])

@@ -13,12 +13,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-__all__ = ["SobelEdgeLoss", "sobel_magnitude"]
+__all__ = ["SobelEdgeLoss", "sobel_kernels", "sobel_magnitude"]
 
 _SOBEL_X = ((-1.0, 0.0, 1.0), (-2.0, 0.0, 2.0), (-1.0, 0.0, 1.0))
 
 
-def _sobel_kernels(dtype: torch.dtype | None = None, device: torch.device | None = None) -> Tensor:
+def sobel_kernels(dtype: torch.dtype | None = None, device: torch.device | None = None) -> Tensor:
     """The Sobel x and y kernels stacked as a (2, 1, 3, 3) convolution weight."""
     gx = torch.tensor(_SOBEL_X, dtype=dtype, device=device)
     return torch.stack([gx, gx.t()]).unsqueeze(1)
@@ -51,7 +51,7 @@ def sobel_magnitude(x: Tensor, eps: float = 1e-6) -> Tensor:
         >>> sobel_magnitude(step, eps=0.0)[0, 0, 0]
         tensor([0., 4., 4., 0.])
     """
-    return _sobel_magnitude(x, _sobel_kernels(x.dtype, x.device), eps)
+    return _sobel_magnitude(x, sobel_kernels(x.dtype, x.device), eps)
 
 
 class SobelEdgeLoss(nn.Module):
@@ -78,7 +78,7 @@ class SobelEdgeLoss(nn.Module):
             raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}.")
         self.eps = eps
         self.reduction = reduction
-        self.register_buffer("kernels", _sobel_kernels(), persistent=False)
+        self.register_buffer("kernels", sobel_kernels(), persistent=False)
 
     def forward(self, sr: Tensor, hr: Tensor) -> Tensor:
         diff = (_sobel_magnitude(sr, self.kernels, self.eps) - _sobel_magnitude(hr, self.kernels, self.eps)).abs()

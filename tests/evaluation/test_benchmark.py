@@ -11,11 +11,12 @@ import pytest
 import torch
 from PIL import Image
 
+from sr_lightning._hub import MissingWeightsError
 from sr_lightning.cli import run
 from sr_lightning.data import PairedImageDataset
-from sr_lightning.evaluation import benchmark_sets, run_benchmark
+from sr_lightning.evaluation import benchmark_sets, evaluate, run_benchmark
 from sr_lightning.inference import load_generator, self_ensemble
-from sr_lightning.metrics import functional
+from sr_lightning.metrics import LPIPS, functional
 
 # Published bicubic Set5 (PSNR-Y, SSIM-Y), see ../shared/benchmarks/README.md.
 PUBLISHED_BICUBIC = {2: (33.66, 0.9299), 3: (30.39, 0.8682), 4: (28.42, 0.8104)}
@@ -100,3 +101,34 @@ def test_missing_sets_and_wrong_scales_are_clear_errors(tiny_checkpoint: Path, t
         run_benchmark([tiny_checkpoint], tiny_set, sets=["tiny"], scale=4, lpips=None)
     with pytest.raises(ValueError, match=r"2 names for 1 checkpoints"):
         run_benchmark([tiny_checkpoint], tiny_set, sets=["tiny"], scale=2, names=["a", "b"], lpips=None)
+
+
+def test_lpips_column_is_the_per_image_mean(tiny_checkpoint: Path, tiny_set: Path) -> None:
+    torch.manual_seed(0)
+    metric = LPIPS(net="squeeze", pretrained=False)  # a random backbone: tests only that the column is LPIPS
+    generator = load_generator(tiny_checkpoint)
+    dataset = PairedImageDataset(tiny_set / "tiny", scale=2)
+    row = evaluate(generator, dataset, set_name="tiny", model_name="m", lpips=metric)
+    reference = LPIPS(net="squeeze", pretrained=False)
+    reference.load_state_dict(metric.state_dict())
+    with torch.no_grad():
+        for item in (dataset[i] for i in range(len(dataset))):
+            sr = functional.quantize(generator(item["lr"][None]).clamp(0, 1)).float() / 255
+            reference.update(sr, item["hr"][None])
+    assert row.lpips == pytest.approx(reference.compute().item(), rel=1e-6)
+    assert row.lpips > 0
+
+
+def test_missing_lpips_weights_offline_name_the_file(
+    tiny_checkpoint: Path, tiny_set: Path, tmp_path, monkeypatch
+) -> None:
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
+    monkeypatch.setattr(torch.hub, "_hub_dir", None)
+
+    def offline(url: str, *args, **kwargs) -> None:
+        raise OSError(f"no network for {url}")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
+    args = ["benchmark", "--ckpt", str(tiny_checkpoint), "--data", str(tiny_set), "--sets", "tiny", "--scale", "2"]
+    with pytest.raises(MissingWeightsError, match=r"alexnet-owt-7be5be79\.pth.*torch_home/hub/checkpoints"):
+        run([*args, "--csv", str(tmp_path / "t.csv")])  # --lpips alex is the default
