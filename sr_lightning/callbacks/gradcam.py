@@ -44,6 +44,8 @@ class GradCAMImages(Callback):
         alpha: weight of the heatmap colours in the blended columns, in [0, 1].
         max_size: LR images with a side above this are centre-cropped to it first (the cost is a forward and a
             backward pass per image).
+        saturation: the fraction of each heatmap's highest values drawn at full colour (see
+            :func:`~sr_lightning.explain.grad_cam`); the default shows the structure of spiky HiResCAM maps.
 
     Raises:
         ValueError: an argument out of range; at setup, a ``layer`` the generator does not have (the message lists
@@ -58,6 +60,7 @@ class GradCAMImages(Callback):
         every_n_epochs: int = 1,
         alpha: float = 0.5,
         max_size: int = 256,
+        saturation: float = 0.01,
     ) -> None:
         super().__init__()
         if target not in ("edge_energy", "luminance"):
@@ -75,6 +78,9 @@ class GradCAMImages(Callback):
         self.every_n_epochs = every_n_epochs
         self.alpha = alpha
         self.max_size = max_size
+        if not 0.0 <= saturation < 1.0:
+            raise ValueError(f"GradCAMImages saturation must be in [0, 1), got {saturation!r}.")
+        self.saturation = saturation
         self._images: list[tuple[Tensor, Tensor]] = []
         self.last_path: Path | None = None
 
@@ -102,7 +108,9 @@ class GradCAMImages(Callback):
     def _row(self, generator: torch.nn.Module, lr: Tensor, sr: Tensor) -> Tensor:
         """The (4, 3, H, W) row ``LR | LR + heatmap | SR | SR + heatmap`` of one image."""
         device = next(generator.parameters()).device
-        heat = grad_cam(generator, lr[None].to(device), layer=self.layer, target=self.target).cpu()
+        heat = grad_cam(
+            generator, lr[None].to(device), layer=self.layer, target=self.target, saturation=self.saturation
+        ).cpu()
         big_lr = F.interpolate(lr[None].float().clamp(0, 1), size=sr.shape[-2:], mode="nearest")
         sr = sr[None]
         return torch.cat([big_lr, overlay(big_lr, heat, self.alpha), sr, overlay(sr, heat, self.alpha)])

@@ -88,6 +88,7 @@ def grad_cam(
     target: Literal["edge_energy", "luminance"] = "edge_energy",
     region: tuple[int, int, int, int] | None = None,
     method: Literal["hirescam", "gradcam"] = "hirescam",
+    saturation: float = 0.0,
 ) -> Tensor:
     """Heatmaps of where ``layer``'s features drive ``target``, one per image, normalized to [0, 1] at LR size.
 
@@ -107,9 +108,13 @@ def grad_cam(
             output areas contribute nothing; ``"luminance"``: the mean output luminance.
         region: ``(y0, x0, y1, x1)`` in SR pixels over which the score is taken; None for the whole image.
         method: ``"hirescam"`` or ``"gradcam"``, see above.
+        saturation: the fraction of each map's highest values that saturate at 1: the map is divided by its
+            ``1 - saturation`` quantile and clipped. 0 divides by the maximum. HiResCAM maps are spiky (on a
+            photograph a few edge pixels hold the maximum and most of the map is near 0), so pictures read better
+            with about 0.01.
 
     Returns:
-        (B, 1, h, w) heatmaps, each divided by its maximum (an all-zero map stays zero).
+        (B, 1, h, w) heatmaps in [0, 1], each divided by its maximum or quantile (an all-zero map stays zero).
 
     Raises:
         ValueError: an unknown ``layer`` (the message lists the conv layers), ``target`` or ``method``, a
@@ -129,6 +134,8 @@ def grad_cam(
     """
     if target not in ("edge_energy", "luminance"):
         raise ValueError(f"target must be 'edge_energy' or 'luminance', got {target!r}.")
+    if not 0.0 <= saturation < 1.0:
+        raise ValueError(f"saturation must be in [0, 1), got {saturation!r}.")
     if method not in ("hirescam", "gradcam"):
         raise ValueError(f"method must be 'hirescam' or 'gradcam', got {method!r}.")
     if lr.dim() != 4 or lr.shape[1] != 3:
@@ -159,7 +166,10 @@ def grad_cam(
     if cam.shape[-2:] != lr.shape[-2:]:
         cam = F.interpolate(cam, size=lr.shape[-2:], mode="bilinear", align_corners=False).clamp_min(0)
     peak = cam.amax(dim=(1, 2, 3), keepdim=True)
-    return cam / torch.where(peak > 0, peak, torch.ones_like(peak))
+    if saturation > 0:
+        quantile = torch.quantile(cam.flatten(1).float(), 1.0 - saturation, dim=1).view_as(peak).to(cam.dtype)
+        peak = torch.where(quantile > 0, quantile, peak)  # a map that is mostly zero keeps its maximum
+    return (cam / torch.where(peak > 0, peak, torch.ones_like(peak))).clamp(0, 1)
 
 
 def _jet(value: Tensor) -> Tensor:

@@ -149,3 +149,17 @@ def test_overlay_colours_are_a_jet_map_blended_with_the_image() -> None:
         overlay(image, torch.rand(2, 1, 4, 3), alpha=1.5)
     with pytest.raises(ValueError, match="batch sizes differ"):
         overlay(image, torch.rand(1, 1, 4, 3))
+
+
+def test_saturation_divides_by_the_quantile_and_clips() -> None:
+    torch.manual_seed(0)
+    model = EDSR(scale=2, n_resblocks=1, n_feats=8)
+    lr = torch.rand(1, 3, 20, 20)
+    plain = grad_cam(model, lr)
+    saturated = grad_cam(model, lr, saturation=0.05)
+    # The same map divided by its 95th percentile instead of its maximum, clipped at 1.
+    quantile = torch.quantile(plain.flatten(), 0.95)
+    assert torch.allclose(saturated, (plain / quantile).clamp(0, 1), atol=1e-6)
+    assert (saturated == 1).float().mean().item() == pytest.approx(0.05, abs=0.01)
+    with pytest.raises(ValueError, match="saturation must be in"):
+        grad_cam(model, lr, saturation=1.0)
