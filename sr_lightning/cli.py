@@ -13,6 +13,7 @@ Besides LightningCLI's own keys (``trainer``, ``model``, ``data``, ``optimizer``
 
 from __future__ import annotations
 
+import importlib
 import sys
 import warnings
 from pathlib import Path
@@ -103,24 +104,24 @@ def main(args: list[str] | None = None) -> SRLightningCLI:
     )
 
 
-def _benchmark(args: list[str]) -> None:
-    from sr_lightning.evaluation.command import main as benchmark
-
-    benchmark(args)
-
-
-# Subcommands of `sr-lightning` besides LightningCLI's fit/validate/test/predict.
-TOOLS = {"benchmark": _benchmark}
+# Subcommands of `sr-lightning` besides LightningCLI's fit/validate/test/predict: each module has `main(argv)`.
+TOOLS = {
+    "benchmark": "sr_lightning.evaluation.command",
+    "compare": "sr_lightning.experiments.compare",
+    "upscale": "sr_lightning.inference.command",
+    "export": "sr_lightning.inference.export",
+}
 
 
 def run(args: list[str] | None = None) -> None:
-    """The console script: ``sr-lightning benchmark ...`` runs a tool, anything else goes to LightningCLI.
+    """The console script: ``sr-lightning benchmark|compare|upscale|export ...`` runs a tool, anything else goes to
+    LightningCLI.
 
     Returns nothing (a returned object would become the exit status).
     """
     args = sys.argv[1:] if args is None else args
     if args and args[0] in TOOLS:
-        TOOLS[args[0]](args[1:])
+        importlib.import_module(TOOLS[args[0]]).main(args[1:])
     else:
         main(args)
 
