@@ -4,11 +4,14 @@ CLI-trained checkpoint."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.error import URLError
 
 import lightning as L
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -35,6 +38,47 @@ def _write_images(folder: Path, count: int = 4, size: tuple[int, int] = (48, 40)
         img = (img + 1) / 2 * 200 + rng.uniform(0, 55, img.shape)
         Image.fromarray(img.astype(np.uint8)).save(folder / f"img{i}.png")
     return folder
+
+
+@pytest.fixture
+def torch_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty TORCH_HOME, with any ``torch.hub.set_dir`` undone, so the hub cache is ``<tmp>/hub/checkpoints``."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    monkeypatch.setattr(torch.hub, "_hub_dir", None)
+    return tmp_path
+
+
+@pytest.fixture
+def no_download(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any download attempt fails the test."""
+
+    def fail(*args, **kwargs) -> None:
+        raise AssertionError(f"tried to download {args[0]}")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", fail)
+
+
+@dataclass
+class OfflineDownloads:
+    """What the code tried to download on the fake offline machine: URLs and the hash prefixes asked for."""
+
+    urls: list[str] = field(default_factory=list)
+    hash_prefixes: list[str | None] = field(default_factory=list)
+
+
+@pytest.fixture
+def offline(monkeypatch: pytest.MonkeyPatch) -> OfflineDownloads:
+    """Downloads write a partial file, then fail as an offline machine would; the attempts are recorded."""
+    tried = OfflineDownloads()
+
+    def fail(url: str, dst: str, hash_prefix: str | None = None, progress: bool = True) -> None:
+        tried.urls.append(url)
+        tried.hash_prefixes.append(hash_prefix)
+        Path(dst).write_bytes(b"partial")
+        raise URLError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", fail)
+    return tried
 
 
 @pytest.fixture

@@ -17,36 +17,6 @@ SQUEEZE = SqueezeNet1_1_Weights.IMAGENET1K_V1
 
 
 @pytest.fixture
-def torch_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty TORCH_HOME, with any ``torch.hub.set_dir`` undone, so the hub cache is ``<tmp>/hub/checkpoints``."""
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-    monkeypatch.setattr(torch.hub, "_hub_dir", None)
-    return tmp_path
-
-
-@pytest.fixture
-def no_download(monkeypatch: pytest.MonkeyPatch) -> None:
-    def fail(*args, **kwargs) -> None:
-        raise AssertionError(f"tried to download {args[0]}")
-
-    monkeypatch.setattr(torch.hub, "download_url_to_file", fail)
-
-
-@pytest.fixture
-def offline(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Downloads write a partial file, then fail as an offline machine would; the URLs tried are recorded."""
-    tried: list[str] = []
-
-    def fail(url: str, dst: str, *args, **kwargs) -> None:
-        tried.append(url)
-        Path(dst).write_bytes(b"partial")
-        raise URLError("[Errno -3] Temporary failure in name resolution")
-
-    monkeypatch.setattr(torch.hub, "download_url_to_file", fail)
-    return tried
-
-
-@pytest.fixture
 def cached_squeezenet(torch_home: Path) -> dict[str, torch.Tensor]:
     """A randomly initialised SqueezeNet 1.1 state dict saved where torchvision caches the real one."""
     torch.manual_seed(0)
@@ -132,7 +102,7 @@ def test_pretrained_feature_weights_stay_out_of_checkpoints_and_load_back(cached
     assert random_a(sr, hr).item() == random_b(sr, hr).item()
 
 
-def test_vgg_loss_without_weights_offline_names_the_file_and_folder(torch_home: Path, offline: list[str]) -> None:
+def test_vgg_loss_without_weights_offline_names_the_file_and_folder(torch_home: Path, offline) -> None:
     folder = torch_home / "hub" / "checkpoints"
     with pytest.raises(MissingWeightsError) as info:
         VGGPerceptualLoss(pretrained=True)
@@ -142,7 +112,7 @@ def test_vgg_loss_without_weights_offline_names_the_file_and_folder(torch_home: 
     assert "TORCH_HOME" in message and "pretrained=False" in message
     assert isinstance(info.value.__cause__, URLError)
     assert isinstance(info.value, FileNotFoundError)
-    assert offline == ["https://download.pytorch.org/models/vgg19-dcbb9e9d.pth"]
+    assert offline.urls == ["https://download.pytorch.org/models/vgg19-dcbb9e9d.pth"]
     assert list(folder.iterdir()) == []  # the partial file is gone
 
 

@@ -120,15 +120,8 @@ def test_lpips_column_is_the_per_image_mean(tiny_checkpoint: Path, tiny_set: Pat
 
 
 def test_missing_lpips_weights_offline_name_the_file(
-    tiny_checkpoint: Path, tiny_set: Path, tmp_path, monkeypatch
+    tiny_checkpoint: Path, tiny_set: Path, tmp_path: Path, torch_home: Path, offline
 ) -> None:
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
-    monkeypatch.setattr(torch.hub, "_hub_dir", None)
-
-    def offline(url: str, *args, **kwargs) -> None:
-        raise OSError(f"no network for {url}")
-
-    monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
     args = ["benchmark", "--ckpt", str(tiny_checkpoint), "--data", str(tiny_set), "--sets", "tiny", "--scale", "2"]
-    with pytest.raises(MissingWeightsError, match=r"alexnet-owt-7be5be79\.pth.*torch_home/hub/checkpoints"):
+    with pytest.raises(MissingWeightsError, match=rf"alexnet-owt-7be5be79\.pth.*{torch_home}/hub/checkpoints"):
         run([*args, "--csv", str(tmp_path / "t.csv")])  # --lpips alex is the default

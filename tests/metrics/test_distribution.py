@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.error import URLError
 from urllib.parse import urlparse
 
 import pytest
@@ -43,25 +42,6 @@ def images() -> tuple[torch.Tensor, torch.Tensor]:
     gen = torch.Generator().manual_seed(0)
     hr = torch.rand(6, 3, 16, 16, generator=gen)
     return hr, (hr + 0.2 * torch.randn(hr.shape, generator=gen)).clamp(0, 1)
-
-
-@pytest.fixture
-def torch_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-    monkeypatch.setattr(torch.hub, "_hub_dir", None)
-    return tmp_path
-
-
-@pytest.fixture
-def offline(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    tried: list[str] = []
-
-    def fail(url: str, dst: str, hash_prefix: str | None = None, progress: bool = True) -> None:
-        tried.append((url, hash_prefix))
-        raise URLError("[Errno -3] Temporary failure in name resolution")
-
-    monkeypatch.setattr(torch.hub, "download_url_to_file", fail)
-    return tried
 
 
 @pytest.fixture(scope="module")
@@ -158,7 +138,8 @@ def test_inception_weights_offline_name_the_file_url_and_folder(torch_home: Path
     message = str(info.value)
     for needed in (INCEPTION_FILE, INCEPTION_WEIGHTS_URL, str(folder), "TORCH_HOME", "feature_extractor"):
         assert needed in message
-    assert offline == [(INCEPTION_WEIGHTS_URL, None)]  # its name's hex tag is not a SHA256: no hash check
+    assert offline.urls == [INCEPTION_WEIGHTS_URL]
+    assert offline.hash_prefixes == [None]  # its name's hex tag is not a SHA256: no hash check
 
 
 def test_a_cached_inception_file_is_used_without_network(
@@ -180,4 +161,4 @@ def test_a_cached_inception_file_is_used_without_network(
     )
     assert features.state_dict() == {}  # the published weights are reloaded from the cache, not checkpointed
     assert features(torch.rand(2, 3, 24, 24)).shape == (2, 2048)
-    assert offline == []
+    assert offline.urls == []
