@@ -8,7 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
-from sr_lightning import EDSR, SRDataModule, SRModule
+from sr_lightning import EDSR, SRModule
 from sr_lightning.callbacks import ImagePanel, SRMetrics, format_comparison, make_panel
 from sr_lightning.data import imresize
 
@@ -43,14 +43,8 @@ def test_callbacks_reject_bad_arguments_and_outputs() -> None:
         SRMetrics().on_validation_batch_end(None, module, torch.zeros(1), None, 0)
 
 
-def test_image_panel_writes_a_png_per_validation(tmp_path: Path, write_images, tiny_trainer) -> None:
-    data = SRDataModule(
-        scale=2,
-        train_dir=str(write_images(tmp_path / "train")),
-        val_dir=str(write_images(tmp_path / "val", 2)),
-        patch_size=24,
-        batch_size=2,
-    )
+def test_image_panel_writes_a_png_per_validation(tmp_path: Path, tiny_data, tiny_trainer) -> None:
+    data = tiny_data(2)
     panel = ImagePanel(num_images=2, crop_size=16)
     trainer = tiny_trainer(max_epochs=2, limit_train_batches=1, callbacks=[panel])
     trainer.fit(SRModule(EDSR(scale=2, n_resblocks=1, n_feats=8)), datamodule=data)

@@ -11,12 +11,12 @@ import torch.nn.functional as F
 from PIL import Image
 
 import sr_lightning.callbacks.gradcam as gradcam_module
-from sr_lightning import EDSR, SRDataModule, SRModule
+from sr_lightning import EDSR, SRModule
 from sr_lightning.callbacks.gradcam import GradCAMImages
 
 
 def test_fit_writes_a_grid_of_lr_heatmap_sr_heatmap_after_validation_only(
-    tmp_path: Path, write_images, tiny_trainer, monkeypatch
+    tmp_path: Path, tiny_data, tiny_trainer, monkeypatch
 ) -> None:
     calls: list[tuple[bool, str]] = []
     real_log_image = gradcam_module.log_image
@@ -26,13 +26,7 @@ def test_fit_writes_a_grid_of_lr_heatmap_sr_heatmap_after_validation_only(
         return real_log_image(trainer, key, image, caption, filename)
 
     monkeypatch.setattr(gradcam_module, "log_image", spy)
-    data = SRDataModule(
-        scale=2,
-        train_dir=str(write_images(tmp_path / "train")),
-        val_dir=str(write_images(tmp_path / "val", 3)),  # 48x40 HR -> 24x20 LR
-        patch_size=24,
-        batch_size=2,
-    )
+    data = tiny_data(3)  # 48x40 HR -> 24x20 LR
     callback = GradCAMImages(num_images=2, max_size=16)  # LR centre crop 16x16 -> SR 32x32
     trainer = tiny_trainer(max_epochs=1, limit_train_batches=1, callbacks=[callback])
     torch.manual_seed(0)

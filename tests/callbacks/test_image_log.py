@@ -9,19 +9,13 @@ from typing import Any
 from lightning.pytorch.loggers import Logger, WandbLogger
 from PIL import Image
 
-from sr_lightning import EDSR, SRDataModule, SRModule
+from sr_lightning import EDSR, SRModule
 from sr_lightning.callbacks.images import ImagePanel
 from sr_lightning.callbacks.ranked import BestWorstImages
 
 
-def _fit(tmp_path: Path, write_images, tiny_trainer, logger: Logger) -> tuple[ImagePanel, BestWorstImages]:
-    data = SRDataModule(
-        scale=2,
-        train_dir=str(write_images(tmp_path / "train")),
-        val_dir=str(write_images(tmp_path / "val", 3)),
-        patch_size=24,
-        batch_size=2,
-    )
+def _fit(tmp_path: Path, tiny_data, tiny_trainer, logger: Logger) -> tuple[ImagePanel, BestWorstImages]:
+    data = tiny_data(3)
     panel, ranker = ImagePanel(num_images=2, crop_size=16), BestWorstImages(k=2, crop_size=16)
     trainer = tiny_trainer(
         max_epochs=1, limit_train_batches=1, num_sanity_val_steps=0, logger=logger, callbacks=[panel, ranker]
@@ -30,13 +24,13 @@ def _fit(tmp_path: Path, write_images, tiny_trainer, logger: Logger) -> tuple[Im
     return panel, ranker
 
 
-def test_wandb_offline_run_gets_the_images_and_the_table(tmp_path: Path, write_images, tiny_trainer, monkeypatch):
+def test_wandb_offline_run_gets_the_images_and_the_table(tmp_path: Path, tiny_data, tiny_trainer, monkeypatch):
     monkeypatch.setenv("WANDB_MODE", "offline")
     monkeypatch.setenv("WANDB_SILENT", "true")
     monkeypatch.setenv("WANDB_DIR", str(tmp_path))
     logger = WandbLogger(save_dir=str(tmp_path), offline=True, project="sr-lightning-test")
     try:
-        panel, ranker = _fit(tmp_path, write_images, tiny_trainer, logger)
+        panel, ranker = _fit(tmp_path, tiny_data, tiny_trainer, logger)
     finally:
         logger.experiment.finish()
     (run,) = (tmp_path / "wandb").glob("offline-run-*")
@@ -93,9 +87,9 @@ class _BoardLogger(Logger):
         pass
 
 
-def test_tensorboard_like_logger_gets_add_image(tmp_path: Path, write_images, tiny_trainer) -> None:
+def test_tensorboard_like_logger_gets_add_image(tmp_path: Path, tiny_data, tiny_trainer) -> None:
     logger = _BoardLogger(tmp_path / "board")
-    panel, ranker = _fit(tmp_path, write_images, tiny_trainer, logger)
+    panel, ranker = _fit(tmp_path, tiny_data, tiny_trainer, logger)
     size = Image.open(panel.last_path).size
     assert logger.board.images == [
         ("val/panel", (3, size[1], size[0]), 1),  # global step 1: one training batch

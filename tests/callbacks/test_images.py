@@ -92,14 +92,8 @@ def test_image_panel_shows_the_requested_images_in_the_same_region_every_epoch(
     assert set(panel._offsets) == {(3, 2), (1, 2)}  # found once per image and scale
 
 
-def test_image_panel_names_indices_beyond_the_validation_set(tmp_path: Path, write_images, tiny_trainer) -> None:
-    data = SRDataModule(
-        scale=2,
-        train_dir=str(write_images(tmp_path / "train")),
-        val_dir=str(write_images(tmp_path / "val", 2)),
-        patch_size=24,
-        batch_size=2,
-    )
+def test_image_panel_names_indices_beyond_the_validation_set(tmp_path: Path, tiny_data, tiny_trainer) -> None:
+    data = tiny_data(2)
     panel = ImagePanel(crop_size=16, indices=[0, 5], crop="center")
     trainer = tiny_trainer(max_epochs=1, limit_train_batches=1, num_sanity_val_steps=0, callbacks=[panel])
     with pytest.raises(ValueError, match=r"indices \[5\] are beyond the 2 validation images"):

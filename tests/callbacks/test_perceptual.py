@@ -10,7 +10,7 @@ import torch
 from lightning.pytorch.callbacks import Callback
 from torch import Tensor
 
-from sr_lightning import EDSR, SRDataModule, SRModule
+from sr_lightning import EDSR, SRModule
 from sr_lightning.callbacks.perceptual import LPIPSMetric
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*(pretrained|weight enum).*:UserWarning")
@@ -31,14 +31,8 @@ class Recorder(Callback):
             self.logged[f"val{trainer.current_epoch}"] = {k: float(v) for k, v in trainer.callback_metrics.items()}
 
 
-def test_lpips_metric_logs_the_per_image_mean_of_each_epoch(tmp_path: Path, write_images, tiny_trainer) -> None:
-    data = SRDataModule(
-        scale=2,
-        train_dir=str(write_images(tmp_path / "train")),
-        val_dir=str(write_images(tmp_path / "val", 3, size=(64, 64))),
-        patch_size=24,
-        batch_size=2,
-    )
+def test_lpips_metric_logs_the_per_image_mean_of_each_epoch(tmp_path: Path, tiny_data, tiny_trainer) -> None:
+    data = tiny_data(3, size=(64, 64))
     callback, recorder = LPIPSMetric(net="squeeze", pretrained=False), Recorder()
     torch.manual_seed(0)
     module = SRModule(EDSR(scale=2, n_resblocks=1, n_feats=8))

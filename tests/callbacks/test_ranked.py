@@ -39,16 +39,9 @@ class _Record(Callback):
 
 
 def _fit(
-    tmp_path: Path, write_images, tiny_trainer, ranker: BestWorstImages, val_images: int, epochs: int, sanity: int = 0
+    tmp_path: Path, tiny_data, tiny_trainer, ranker: BestWorstImages, val_images: int, epochs: int, sanity: int = 0
 ) -> _Record:
-    data = SRDataModule(
-        scale=2,
-        train_dir=str(write_images(tmp_path / "train")),
-        val_dir=str(write_images(tmp_path / "val", val_images)),
-        patch_size=24,
-        batch_size=2,
-        val_batch_size=2,
-    )
+    data = tiny_data(val_images, val_batch_size=2)
     record = _Record(ranker)
     trainer = tiny_trainer(
         max_epochs=epochs, limit_train_batches=1, num_sanity_val_steps=sanity, callbacks=[ranker, record]
@@ -72,9 +65,9 @@ def _png(path: Path) -> torch.Tensor:
     return torch.from_numpy(np.array(Image.open(path).convert("RGB"))).permute(2, 0, 1)
 
 
-def test_best_and_worst_equal_a_direct_ranking(tmp_path: Path, write_images, tiny_trainer) -> None:
+def test_best_and_worst_equal_a_direct_ranking(tmp_path: Path, tiny_data, tiny_trainer) -> None:
     ranker = BestWorstImages(k=2, crop_size=16, every_n_epochs=2)
-    record = _fit(tmp_path, write_images, tiny_trainer, ranker, val_images=4, epochs=2)
+    record = _fit(tmp_path, tiny_data, tiny_trainer, ranker, val_images=4, epochs=2)
     assert sorted(p.name for p in (tmp_path / "images").glob("*.png")) == [
         "best_ssim_epoch001.png",  # epoch 0 is skipped: every_n_epochs=2
         "worst_ssim_epoch001.png",
@@ -97,10 +90,10 @@ def test_best_and_worst_equal_a_direct_ranking(tmp_path: Path, write_images, tin
 
 
 def test_k_larger_than_the_validation_set_and_nothing_in_the_sanity_check(
-    tmp_path: Path, write_images, tiny_trainer
+    tmp_path: Path, tiny_data, tiny_trainer
 ) -> None:
     ranker = BestWorstImages(k=10, crop_size=16)
-    record = _fit(tmp_path, write_images, tiny_trainer, ranker, val_images=3, epochs=1, sanity=2)
+    record = _fit(tmp_path, tiny_data, tiny_trainer, ranker, val_images=3, epochs=1, sanity=2)
     assert record.sanity_batches == 2 and record.after_sanity == ([], [], {})  # it ran, nothing was drawn
     expected = _direct_ranking(record.outputs[0])
     assert [name for name, _ in ranker.best] == [name for name, _, _ in expected]
@@ -108,14 +101,12 @@ def test_k_larger_than_the_validation_set_and_nothing_in_the_sanity_check(
     assert Image.open(ranker.last_paths["worst"]).size == (4 * 16 + 5 * 2, 3 * 16 + 4 * 2)
 
 
-def test_rank_zero_merges_the_candidates_of_every_process(
-    tmp_path: Path, write_images, tiny_trainer, monkeypatch
-) -> None:
+def test_rank_zero_merges_the_candidates_of_every_process(tmp_path: Path, tiny_data, tiny_trainer, monkeypatch) -> None:
     other = ranked._Candidate(2.0, (1, 0), "from_rank_1", torch.zeros(4, 3, 16, 16))
     repeat = ranked._Candidate(-1.0, (1, 1), "img0", torch.zeros(4, 3, 16, 16))  # a DistributedSampler repeat
     monkeypatch.setattr(ranked, "_gather", lambda local: [*local, other, repeat])
     ranker = BestWorstImages(k=4, crop_size=16)
-    record = _fit(tmp_path, write_images, tiny_trainer, ranker, val_images=3, epochs=1)
+    record = _fit(tmp_path, tiny_data, tiny_trainer, ranker, val_images=3, epochs=1)
     mine = [(name, score) for name, score, _ in _direct_ranking(record.outputs[0])]
     assert ranker.best == [("from_rank_1", 2.0), *mine]  # img0 once, with rank zero's score
     assert ranker.worst == ranker.best[::-1]
