@@ -1,6 +1,7 @@
 """Callbacks that any SR LightningModule can use: paper-protocol metrics, FID/KID and LPIPS, image panels, the best and
 worst images, Grad-CAM heatmaps, the run summary, and the progressive scale schedule."""
 
+from sr_lightning.callbacks._image_log import log_image, run_folder
 from sr_lightning.callbacks.distribution import FIDKIDMetrics
 from sr_lightning.callbacks.gradcam import GradCAMImages
 from sr_lightning.callbacks.images import ImagePanel, make_panel
@@ -20,5 +21,7 @@ __all__ = [
     "RunSummary",
     "SRMetrics",
     "format_comparison",
+    "log_image",
     "make_panel",
+    "run_folder",
 ]
