@@ -8,7 +8,11 @@
 Besides LightningCLI's own keys (``trainer``, ``model``, ``data``, ``optimizer``, ``lr_scheduler``,
 ``ckpt_path``), the config has ``checkpoint`` (a ModelCheckpoint: ``last.ckpt`` every epoch and the best by
 ``val/psnr_y``), ``metrics`` (:class:`~sr_lightning.callbacks.SRMetrics`), ``image_panel``
-(:class:`~sr_lightning.callbacks.ImagePanel`) and ``summary`` (:class:`~sr_lightning.callbacks.RunSummary`).
+(:class:`~sr_lightning.callbacks.ImagePanel`), ``summary`` (:class:`~sr_lightning.callbacks.RunSummary`) and
+``wandb`` (:class:`~sr_lightning.experiments.WandbOptions`): ``--wandb.project NAME`` logs the run to W&B as well,
+next to the config's own logger, offline when W&B cannot be reached::
+
+    sr-lightning fit --config examples/configs/quickstart.yaml --wandb.project sr-lightning [--wandb.mode offline]
 """
 
 from __future__ import annotations
@@ -19,11 +23,14 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import yaml
+from lightning.pytorch import Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
 from sr_lightning.callbacks import ImagePanel, RunSummary, SRMetrics
 from sr_lightning.data import SRDataModule
+from sr_lightning.experiments.wandb_logger import SRWandbLogger, WandbOptions, cli_wandb_logger
 
 __all__ = ["SRLightningCLI", "find_last_checkpoint", "main", "run"]
 
@@ -90,6 +97,26 @@ class SRLightningCLI(LightningCLI):
         parser.add_lightning_class_args(SRMetrics, "metrics")
         parser.add_lightning_class_args(ImagePanel, "image_panel")
         parser.add_lightning_class_args(RunSummary, "summary")
+        parser.add_class_arguments(WandbOptions, "wandb", instantiate=False)
+
+    def instantiate_trainer(self, **kwargs: Any) -> Trainer:
+        """The config's trainer, plus a W&B logger after its own loggers when ``wandb.project`` is set."""
+        trainer = super().instantiate_trainer(**kwargs)
+        options = self._get(self.config, "wandb")
+        if options is not None and options.get("project"):
+            config = self.config.get(str(self.subcommand), self.config)
+            dumped = yaml.safe_load(self._parser(self.subcommand).dump(config, skip_none=False))
+            logger = cli_wandb_logger(options.as_dict(), trainer.loggers, trainer.default_root_dir, dumped)
+            trainer.loggers = [*trainer.loggers, logger]
+        return trainer
+
+    def _finish_wandb(self) -> None:
+        for logger in self.trainer.loggers:
+            if isinstance(logger, SRWandbLogger):
+                logger.finish()
+
+    # One subcommand per `sr-lightning` call: its W&B run ends with it.
+    after_fit = after_validate = after_test = after_predict = _finish_wandb
 
 
 def main(args: list[str] | None = None) -> SRLightningCLI:

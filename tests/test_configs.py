@@ -12,10 +12,12 @@ from typing import Any
 import pytest
 import torch
 import yaml
+from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.plugins.precision import MixedPrecision
 
 from sr_lightning.cli import SRLightningCLI, main
 from sr_lightning.data import SRDataModule
+from sr_lightning.experiments import SRWandbLogger
 from sr_lightning.losses import seed000_losses, seed002_hybrid_loss, seed002_vanilla_loss, seed003_losses
 
 REPO = Path(__file__).resolve().parents[1]
@@ -81,6 +83,25 @@ def test_config_is_accepted_with_its_own_precision(config: Path, tmp_path: Path)
         assert cli.trainer.precision_plugin.precision in (precision, "bf16-mixed")
     else:
         assert cli.trainer.precision_plugin.precision in (precision, f"{precision}-true")
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda p: p.name)
+def test_config_logs_to_wandb_next_to_its_csv_logger(config: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv("WANDB_DIR", raising=False)  # it would win over the CSV logger's save_dir
+    cfg = _load(config)
+    cli = _build(
+        config, f"--trainer.logger.init_args.save_dir={tmp_path}", "--wandb.project=sr", "--wandb.mode=offline"
+    )
+    csv_logger, wandb_logger = cli.trainer.loggers
+    assert isinstance(csv_logger, CSVLogger) and isinstance(wandb_logger, SRWandbLogger)
+    init = wandb_logger.init_kwargs
+    assert init["project"] == "sr" and init["mode"] == "offline" and init["dir"] == str(tmp_path)
+    assert init["name"] == f"{cfg['trainer']['logger']['init_args']['name']}/version_0"  # the CSV folder's name
+    flat = init["config"]  # the whole config, dotted keys: W&B groups runs by any of them
+    assert flat["model.init_args.generator.class_path"] == cfg["model"]["init_args"]["generator"]["class_path"]
+    assert flat["data.scale"] == cfg["data"]["scale"] and flat["trainer.max_epochs"] == cfg["trainer"]["max_epochs"]
+    assert flat["run/log_dir"] == str(tmp_path / cfg["trainer"]["logger"]["init_args"]["name"] / "version_0")
+    assert wandb_logger._experiment is None  # no W&B run starts before fit/validate/test does
 
 
 RECIPES = {
