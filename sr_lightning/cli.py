@@ -146,11 +146,11 @@ def run(args: list[str] | None = None) -> None:
 
     Returns nothing (a returned object would become the exit status).
     """
-    args = sys.argv[1:] if args is None else args
-    if args and args[0] in TOOLS:
-        importlib.import_module(TOOLS[args[0]]).main(args[1:])
+    argv = sys.argv[1:] if args is None else args
+    if argv and argv[0] in TOOLS:
+        importlib.import_module(TOOLS[argv[0]]).main(argv[1:])
     else:
-        main(args)
+        main(args)  # None: LightningCLI reads sys.argv itself
 
 
 if __name__ == "__main__":
