@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,18 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:
-        raise ValueError(f"{path} is not a readable checkpoint: {error}") from error
+        if not zipfile.is_zipfile(path):  # torch.save writes zip files; torch.load's message would be misleading
+            reason = "it is not a PyTorch zip checkpoint (another format, or truncated)"
+        elif "Weights only load failed" in str(error):
+            found = [line.strip() for line in str(error).splitlines() if "Unsupported global" in line]
+            reason = "it holds pickled Python objects, which weights_only=True does not load" + "".join(
+                f" ({line})" for line in found[:1]
+            )
+        else:
+            reason = str(error)
+        raise ValueError(
+            f"{path} is not a readable checkpoint: {reason}. Pass a .ckpt written by `sr-lightning fit`."
+        ) from error
     if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get("state_dict"), dict):
         raise ValueError(f"{path} is not a Lightning checkpoint: it has no 'state_dict' entry.")
     return checkpoint
