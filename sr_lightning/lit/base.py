@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,19 +29,63 @@ class SRBaseModule(L.LightningModule):
 
     Validation, test and predict use the EMA weights when there are any (:attr:`inference_generator`); their
     steps return ``{"lr", "sr", "hr", "name"}`` for the callbacks. Subclasses define ``training_step``,
-    ``configure_optimizers`` and ``compute_loss(sr, hr) -> (total, terms)``.
+    ``configure_optimizers`` and ``compute_loss(sr, hr) -> (total, terms)``; their training steps run the generator
+    through :meth:`forward`, which applies the two speed options below.
 
     Args:
         generator: the network, (B, 3, H, W) in [0, 1] -> (B, 3, sH, sW), with an integer ``scale`` attribute.
         ema_decay: keep an exponential moving average of the generator's weights with this decay (e.g. 0.999).
+        channels_last: hold the generator's (and its EMA's) 4-D weights and feed its inputs in
+            ``torch.channels_last`` memory format, the layout tensor cores and oneDNN convolutions prefer. Outputs
+            (then channels-last too) and losses have the same values, and a checkpoint saved with either setting
+            loads into a module with either.
+        compile_generator: run the generator's training forward through ``torch.compile``. The compiled callable
+            is kept outside the module tree: parameter names, ``state_dict`` keys and checkpoints are those of the
+            uncompiled module, and evaluation, the EMA and export use the eager generator. The first training steps
+            pay the compilation (tens of seconds with ``inductor``).
+        compile_backend: the ``torch.compile`` backend, ``"inductor"`` (fused kernels) or e.g. ``"eager"`` or
+            ``"aot_eager"`` to check the capture without code generation.
+
+    Raises:
+        ValueError: a generator without an integer ``scale``, or, with ``compile_generator``, a
+            ``compile_backend`` torch does not know.
+
+    Example:
+        >>> import torch
+        >>> from sr_lightning.lit import SRModule
+        >>> from sr_lightning.models import EDSR
+        >>> module = SRModule(EDSR(scale=2, n_resblocks=1, n_feats=8), channels_last=True, compile_generator=True)
+        >>> module.generator.head.weight.is_contiguous(memory_format=torch.channels_last)
+        True
+        >>> sorted(module.state_dict()) == sorted(SRModule(EDSR(scale=2, n_resblocks=1, n_feats=8)).state_dict())
+        True
     """
 
-    def __init__(self, generator: nn.Module, ema_decay: float | None = None) -> None:
+    def __init__(
+        self,
+        generator: nn.Module,
+        ema_decay: float | None = None,
+        channels_last: bool = False,
+        compile_generator: bool = False,
+        compile_backend: str = "inductor",
+    ) -> None:
         super().__init__()
         if not isinstance(getattr(generator, "scale", None), int):
             raise ValueError(f"generator {type(generator).__name__} needs an integer `scale` attribute.")
+        backends = torch._dynamo.list_backends(exclude_tags=()) if compile_generator else [compile_backend]
+        if compile_backend not in backends:
+            raise ValueError(
+                f"compile_backend {compile_backend!r} is not a torch.compile backend of this torch; use one of "
+                f"{', '.join(b for b in ('inductor', 'aot_eager', 'eager', 'cudagraphs') if b in backends)}."
+            )
+        if channels_last:
+            generator.to(memory_format=torch.channels_last)  # before the EMA copies it
         self.generator = generator
         self.ema = ModelEMA(generator, decay=ema_decay) if ema_decay is not None else None
+        self.channels_last = channels_last
+        self.compile_generator = compile_generator
+        self.compile_backend = compile_backend
+        self._compiled_generator: Callable[[Tensor], Tensor] | None = None
 
     @property
     def scale(self) -> int:
@@ -57,8 +102,25 @@ class SRBaseModule(L.LightningModule):
         return self.ema.module
 
     def forward(self, lr: Tensor) -> Tensor:
-        """Upscale with the training weights while training, with :attr:`inference_generator` otherwise."""
-        return self.generator(lr) if self.training else self.inference_generator(lr)
+        """Upscale with the training weights while training (compiled with ``compile_generator``), with
+        :attr:`inference_generator` otherwise; the input goes in channels-last layout with ``channels_last``."""
+        if self.channels_last:
+            lr = lr.contiguous(memory_format=torch.channels_last)
+        if not self.training:
+            return self.inference_generator(lr)
+        if not self.compile_generator:
+            return self.generator(lr)
+        if self._compiled_generator is None:
+            # A plain attribute, not a submodule: the compiled wrapper adds no ``state_dict`` keys.
+            compiled = torch.compile(self.generator, backend=self.compile_backend)
+            object.__setattr__(self, "_compiled_generator", compiled)
+        return self._compiled_generator(lr)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickles and deep copies leave the compiled callable out; it is compiled again on first use."""
+        state = super().__getstate__()
+        state["_compiled_generator"] = None
+        return state
 
     def setup(self, stage: str) -> None:
         datamodule = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
@@ -77,9 +139,16 @@ class SRBaseModule(L.LightningModule):
     def compute_loss(self, sr: Tensor, hr: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         raise NotImplementedError
 
+    @property
+    def _progress_bar_shown(self) -> bool:
+        """Whether the trainer shows a progress bar: Lightning turns every ``prog_bar`` value into a Python float
+        after each batch (a device synchronisation on a GPU), so without a bar the training losses skip it."""
+        return self._trainer is not None and self._trainer.progress_bar_callback is not None
+
     def _log_loss(self, stage: str, total: Tensor, terms: dict[str, Tensor], batch_size: int) -> None:
         is_train = stage == "train"
-        self.log(f"{stage}/loss", total, prog_bar=is_train, sync_dist=not is_train, batch_size=batch_size)
+        prog_bar = is_train and self._progress_bar_shown
+        self.log(f"{stage}/loss", total, prog_bar=prog_bar, sync_dist=not is_train, batch_size=batch_size)
         for term, value in terms.items():
             self.log(f"{stage}/loss_{term}", value, sync_dist=not is_train, batch_size=batch_size)
 

@@ -54,6 +54,10 @@ class SRGANModule(SRBaseModule):
             It is read again whenever the module is built from its hyperparameters; pass ``generator_weights=None``
             to ``load_from_checkpoint`` once the file is gone (the checkpoint holds the trained weights).
         ema_decay: keep an exponential moving average of the generator (used for validation, test and predict).
+        channels_last: generator weights and inputs in channels-last memory format (see
+            :class:`~sr_lightning.lit.SRBaseModule`); the discriminator keeps its own layout.
+        compile_generator: ``torch.compile`` the generator's training forward; checkpoints keep their keys.
+        compile_backend: the ``torch.compile`` backend (``"inductor"``, or ``"eager"``/``"aot_eager"``).
 
     ``trainer.global_step`` counts optimizer steps of both networks (Lightning's rule for manual optimization), so
     ``max_steps`` is about twice the number of batches; the module logs ``train/generator_steps`` too.
@@ -86,10 +90,19 @@ class SRGANModule(SRBaseModule):
         max_consecutive_skips: int = 10,
         generator_weights: str | None = None,
         ema_decay: float | None = None,
+        channels_last: bool = False,
+        compile_generator: bool = False,
+        compile_backend: str = "inductor",
     ) -> None:
         if generator_weights is not None:  # before the base class copies the generator into its EMA
             load_generator_weights(generator, generator_weights)
-        super().__init__(generator, ema_decay=ema_decay)
+        super().__init__(
+            generator,
+            ema_decay=ema_decay,
+            channels_last=channels_last,
+            compile_generator=compile_generator,
+            compile_backend=compile_backend,
+        )
         networks = ["generator", "discriminator", "content_loss", "adversarial_loss"]
         save_config(self, [*networks, "optimizer_g", "optimizer_d", "scheduler_g", "scheduler_d"])
         if scheduler_interval not in ("step", "epoch"):
@@ -142,7 +155,7 @@ class SRGANModule(SRBaseModule):
         # reaches a generator step, and the cadence carries across epochs and checkpoints.
         step_generator = pretraining or (int(self.discriminator_updates) + 1) % self.discriminator_steps == 0
         with torch.set_grad_enabled(step_generator):
-            sr = self.generator(lr)  # the only generator forward of this batch
+            sr = self(lr)  # the only generator forward of this batch (compiled / channels-last when enabled)
         content, terms = self.compute_loss(sr, hr) if step_generator else (None, {})
         if not self._all_finite(sr, content):
             return self._skip("the generator output or content loss", lr.shape[0])
@@ -167,7 +180,7 @@ class SRGANModule(SRBaseModule):
             optimizer.step()
             self.discriminator_updates += 1
             batch_size = real.shape[0]
-            self.log("train/loss_d", loss.detach(), prog_bar=True, batch_size=batch_size)
+            self.log("train/loss_d", loss.detach(), prog_bar=self._progress_bar_shown, batch_size=batch_size)
             self.log("train/d_real", torch.sigmoid(real_logits.detach().float()).mean(), batch_size=batch_size)
             self.log("train/d_fake", torch.sigmoid(fake_logits.detach().float()).mean(), batch_size=batch_size)
         self.untoggle_optimizer(optimizer)
@@ -194,7 +207,7 @@ class SRGANModule(SRBaseModule):
             self.generator_steps += 1
             self.update_ema()
             batch_size = sr.shape[0]
-            self.log("train/loss_g", loss.detach(), prog_bar=True, batch_size=batch_size)
+            self.log("train/loss_g", loss.detach(), prog_bar=self._progress_bar_shown, batch_size=batch_size)
             self.log("train/loss_content", content.detach(), batch_size=batch_size)
             for name, value in terms.items():
                 self.log(f"train/loss_{name}", value.detach(), batch_size=batch_size)

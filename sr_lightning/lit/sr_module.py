@@ -30,6 +30,9 @@ class SRModule(SRBaseModule):
         loss: the pixel loss, ``nn.L1Loss()`` when not given (EDSR's choice, seed 004).
         lr: Adam's learning rate when no optimizer is configured from outside.
         ema_decay: decay of the weights' moving average (e.g. 0.999); ``None`` keeps none.
+        channels_last: generator weights and inputs in channels-last memory format (see :class:`SRBaseModule`).
+        compile_generator: ``torch.compile`` the generator's training forward; checkpoints keep their keys.
+        compile_backend: the ``torch.compile`` backend (``"inductor"``, or ``"eager"``/``"aot_eager"``).
 
     Example:
         >>> import torch
@@ -40,9 +43,22 @@ class SRModule(SRBaseModule):
     """
 
     def __init__(
-        self, generator: nn.Module, loss: nn.Module | None = None, lr: float = 1e-4, ema_decay: float | None = None
+        self,
+        generator: nn.Module,
+        loss: nn.Module | None = None,
+        lr: float = 1e-4,
+        ema_decay: float | None = None,
+        channels_last: bool = False,
+        compile_generator: bool = False,
+        compile_backend: str = "inductor",
     ) -> None:
-        super().__init__(generator, ema_decay=ema_decay)
+        super().__init__(
+            generator,
+            ema_decay=ema_decay,
+            channels_last=channels_last,
+            compile_generator=compile_generator,
+            compile_backend=compile_backend,
+        )
         save_config(self, ["generator", "loss"])
         self.loss = loss if loss is not None else nn.L1Loss()
         self.lr = lr

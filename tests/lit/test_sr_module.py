@@ -73,7 +73,13 @@ def test_generator_without_scale_is_rejected() -> None:
 
 def test_hyperparameters_leave_networks_out_of_checkpoints_outside_the_cli() -> None:
     module = SRModule(EDSR(scale=2, n_resblocks=1, n_feats=8), lr=3e-4)
-    assert dict(module.hparams) == {"lr": 3e-4, "ema_decay": None}
+    assert dict(module.hparams) == {
+        "lr": 3e-4,
+        "ema_decay": None,
+        "channels_last": False,
+        "compile_generator": False,
+        "compile_backend": "inductor",
+    }
 
 
 def test_bf16_mixed_runs_on_cpu(tiny_trainer, tiny_data) -> None:
