@@ -38,3 +38,87 @@ def test_model_zoo_table_lists_every_generator_with_edsr_baseline_published_size
     params, macs = zoo.count(zoo.build(lambda s: EDSR(scale=s), 2), (1, 3, 16, 16))
     assert row.split("|")[4].strip() == f"{macs / 1e9:.1f}"
     assert params == pytest.approx(1.37e6, rel=0.01)
+
+
+def test_data_throughput_reports_every_loader_the_ratio_and_the_training_step(tmp_path, capsys) -> None:
+    bench = _load("data_throughput")
+    tiny = ["--images", "2", "--size", "64x40", "--patch", "24", "--batch", "2", "--batches", "3", "--steps", "1"]
+    options = ["--workers", "0", "--threads", "1", "--device", "cpu", "--fed-steps", "1", "--uncached"]
+    result = bench.main([*tiny, *options, "--data-dir", str(tmp_path)])
+    names = ["plain (PIL open + crop + PIL bicubic)", "sr_lightning cache=none", "sr_lightning cache=disk, epoch 1"]
+    assert set(names) < set(result["rows"]) and all(f"| {name} |" in result["table"] for name in names)
+    plain, cached = result["rows"][names[0]], result["rows"]["sr_lightning cache=disk, epoch 2"]
+    assert result["ratio"] == pytest.approx(cached / plain)
+    assert result["cache_bytes"] == 2 * 3 * 64 * 40  # every generated image, decoded once
+    rates = ("step_patches_per_s", "fed_step_patches_per_s", "plain_fed_step_patches_per_s", "degrade_patches_per_s")
+    assert all(result[name] > 0 for name in rates)
+    assert result["keeps_up"] == (cached >= result["step_patches_per_s"])
+    out = capsys.readouterr().out
+    assert "(target >= 5x)" in out and "EDSR-baseline x4 training step on cpu (batch 2" in out
+    item = bench.PlainPatches(sorted(tmp_path.glob("*.png")), patch=24, scale=4, length=4)[3]
+    assert item["hr"].shape == (3, 24, 24) and item["lr"].shape == (3, 6, 6)
+
+
+# ------------------------------------------------------------------------------------------------- train_step
+def test_train_step_plain_loop_trains_exactly_what_the_lightning_module_trains() -> None:
+    # The comparison is fair only if both sides do the same work: from the same weights, three steps of the plain
+    # loop and three batches of Trainer.fit (one warm-up + two timed) end at the same weights.
+    import copy
+
+    import torch
+
+    bench = _load("train_step")
+    torch.manual_seed(0)
+    reference = EDSR(scale=2, n_resblocks=1, n_feats=8)
+    batch = {"lr": torch.rand(2, 3, 8, 8), "hr": torch.rand(2, 3, 16, 16)}
+    for options in ({}, {"channels_last": True}):
+        plain_net = copy.deepcopy(reference)
+        step_times = bench.plain_loop(plain_net, options, "eager", "32", torch.device("cpu"))(batch, 3)
+        module = bench.SRModule(copy.deepcopy(reference), **options)
+        loop, in_step, setup = bench.lightning_fit(module, batch, 1, 2, "32", torch.device("cpu"))
+        assert len(step_times) == 3 and len(loop) == len(in_step) == 2 and setup >= 0
+        for (name, a), b in zip(plain_net.state_dict().items(), module.generator.state_dict().values(), strict=True):
+            torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-7, msg=name)
+
+
+def test_train_step_prints_a_ratio_row_per_variant(capsys) -> None:
+    bench = _load("train_step")
+    args = ["--blocks", "1", "--feats", "8", "--patch", "16", "--batch", "2", "--steps", "2", "--warmup", "1"]
+    rows = bench.main([*args, "--rounds", "1", "--compile-backend", "eager"])
+    printed = capsys.readouterr().out
+    assert [row["variant"] for row in rows] == list(bench.VARIANTS)
+    for row in rows:
+        assert f"| {row['variant']} | {row['plain_ms']:.2f} | {row['lightning_ms']:.2f} |" in printed
+        assert row["ratio"] == pytest.approx(row["lightning_ms"] / row["plain_ms"])  # one round: its own ratio
+        assert row["overhead"] == pytest.approx(row["ratio"] - 1)
+        assert row["meets_target"] is (row["overhead"] <= 0.05)
+    assert rows[0]["best_ratio"] > 0 and rows[0]["setup_ms"] > 0
+
+
+def test_train_step_rejects_a_patch_that_the_scale_does_not_divide(capsys) -> None:
+    with pytest.raises(SystemExit):
+        _load("train_step").parse_args(["--patch", "50", "--scale", "4"])
+    assert "--patch 50 is not a multiple of --scale 4" in capsys.readouterr().err
+
+
+# -------------------------------------------------------------------------------------------------- inference
+def test_inference_tiles_match_untiled_when_the_overlap_covers_the_receptive_field(monkeypatch, capsys) -> None:
+    # A 1-block, 8-feature EDSR sees about 6 LR pixels around each output pixel: an overlap of 16 (8 blended
+    # pixels kept on each side) reproduces the untiled output up to float rounding. The passes run in this process.
+    bench = _load("inference")
+    monkeypatch.setattr(bench, "_spawn", bench.run_variant)
+    rows = bench.main(["--size", "40x24", "--tiles", "16", "--blocks", "1", "--feats", "8", "--repeats", "2"])
+    untiled, tiled = rows
+    assert untiled["variant"] == "untiled" and untiled["time_ratio"] == untiled["memory_ratio"] == 1.0
+    assert untiled["max_abs_diff"] == 0.0 and tiled["max_abs_diff"] < 1e-5
+    assert tiled["shape"] == [1, 3, 96, 160]
+    assert tiled["time_ratio"] == pytest.approx(tiled["seconds"] / untiled["seconds"])
+    assert f"| tile 16 | {tiled['seconds']:.2f} |" in capsys.readouterr().out
+
+
+def test_inference_worker_runs_in_its_own_process_and_reports_its_peak() -> None:
+    bench = _load("inference")
+    spec = {"name": "tile 16", "tile": 16, "overlap": 4, "width": 40, "height": 24, "blocks": 1, "feats": 8}
+    result = bench._spawn({**spec, "weights": None, "device": "cpu", "output": None})
+    assert result["shape"] == [1, 3, 96, 160] and result["seconds"] > 0 and result["peak_mib"] >= 0
+    assert result["gpu_peak_mib"] is None

@@ -3,10 +3,13 @@
 Files -> :func:`read_image` (8-bit RGB) -> :class:`TrainPatchDataset` (random HR patch, LR by :func:`bicubic_lr`)
 or :class:`PairedImageDataset` (whole images, official LR files when a paired folder has them) ->
 :class:`SRDataModule`. Float images are in [0, 1]; LR images are quantized to 8 bits like the benchmark files.
+Decoded training images can be cached in memory or in a memory-mapped file on disk (:class:`DiskImageCache`),
+and the LR patches made per batch on the accelerator (``SRDataModule(degrade_on_device=True)``).
 """
 
+from sr_lightning.data.cache import DiskImageCache, default_cache_dir
 from sr_lightning.data.datamodule import SUPPORTED_SCALES, SRDataModule
-from sr_lightning.data.datasets import TrainPatchDataset
+from sr_lightning.data.datasets import CACHE_MODES, TrainPatchDataset
 from sr_lightning.data.degradation import bicubic_lr, crop_to_multiple, quantize_8bit
 from sr_lightning.data.imresize import imresize
 from sr_lightning.data.io import IMAGE_EXTENSIONS, ImageReadError, image_size, list_images, read_image, to_float
@@ -17,11 +20,13 @@ from sr_lightning.data.samples import DEFAULT_TRAIN_NAMES, DEFAULT_VAL_NAMES, SA
 from sr_lightning.data.sources import FileSource, ImageSource, SampleSource, split_by_name
 
 __all__ = [
+    "CACHE_MODES",
     "DEFAULT_TRAIN_NAMES",
     "DEFAULT_VAL_NAMES",
     "IMAGE_EXTENSIONS",
     "SAMPLE_NAMES",
     "SUPPORTED_SCALES",
+    "DiskImageCache",
     "FileSource",
     "ImagePair",
     "ImageReadError",
@@ -34,6 +39,7 @@ __all__ = [
     "bicubic_lr",
     "collate_whole_images",
     "crop_to_multiple",
+    "default_cache_dir",
     "find_pairs",
     "image_size",
     "imresize",

@@ -9,16 +9,28 @@ plain ``str`` / ``list[str]`` / number, so a LightningCLI YAML sets it directly:
       train_dir: data/DIV2K/DIV2K_train_HR
       val_dir: data/benchmarks/Set5      # HR/ + LR_bicubic/X4/ (a paired folder) or a folder of HR images
       test_dir: data/benchmarks/Set14
+      cache: disk                        # decode each training image once, not at every draw (see below)
+      degrade_on_device: true            # make the LR patches on the accelerator, per batch
+
+Speed: decoding a 2K PNG costs far more than cutting and resizing a 96-pixel patch. ``cache="disk"`` decodes
+the training images once, in ``setup`` (``prepare_data`` under a Trainer, so one process per node builds it),
+into a memory-mapped file that every worker and every later run shares (:mod:`sr_lightning.data.cache`); it is
+rebuilt when a training file changes. ``degrade_on_device=True`` moves the bicubic LR to
+:meth:`SRDataModule.on_after_batch_transfer`: one batched resize on the accelerator, with the same 8-bit
+values as the workers' (:func:`~sr_lightning.data.degradation.bicubic_lr` computes in float64).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import lightning as L
 from torch.utils.data import DataLoader
 
-from sr_lightning.data.datasets import TrainPatchDataset
+from sr_lightning.data.cache import DiskImageCache
+from sr_lightning.data.datasets import CacheMode, TrainPatchDataset, cache_mode
+from sr_lightning.data.degradation import bicubic_lr
 from sr_lightning.data.io import list_images
 from sr_lightning.data.paired import PairedImageDataset, collate_whole_images
 from sr_lightning.data.samplers import SeededPatchSampler
@@ -49,7 +61,8 @@ class SRDataModule(L.LightningDataModule):
     bicubic). Predict batches are the same ``{"lr", "hr", "name"}`` dicts as test batches.
 
     Batches: train ``{"lr": (B, 3, p/s, p/s), "hr": (B, 3, p, p)}``; val/test/predict ``{"lr", "hr", "name"}``
-    with ``name`` a list of str. Every image is float32 in [0, 1] and every LR image is 8-bit quantized.
+    with ``name`` a list of str. Every image is float32 in [0, 1] and every LR image is 8-bit quantized. With
+    ``degrade_on_device``, the train loader yields ``{"hr"}`` and ``lr`` is added after the transfer.
 
     Args:
         scale: the super-resolution factor, 2, 3 or 4; :attr:`scale` can be changed during training.
@@ -70,12 +83,21 @@ class SRDataModule(L.LightningDataModule):
         pin_memory: pin batches in page-locked memory (faster host-to-GPU copies).
         seed: the seed of the training draws; the same seed gives the same batches with any ``num_workers``.
         skip_corrupt: skip unreadable images with a warning naming each one, instead of raising.
-        cache_images: keep the decoded training images in memory.
+        cache: decoded training images: ``"none"`` (decode at every draw), ``"memory"`` (decode all at setup,
+            in this process) or ``"disk"`` (decode once into ``cache_dir``, reused by later runs until a file
+            changes; see :class:`~sr_lightning.data.datasets.TrainPatchDataset`).
+        cache_dir: the disk cache's folder; None: ``.sr_lightning_cache`` in the training images' folder if
+            writable, else ``~/.cache/sr_lightning/images``.
+        cache_images: the older spelling of ``cache="memory"``.
+        degrade_on_device: make training LR patches per batch in :meth:`on_after_batch_transfer` (on the
+            accelerator) instead of in the workers; same values. Only the Trainer's datamodule gets the hook:
+            a loop of your own calls ``dm.on_after_batch_transfer(batch, 0)`` itself.
 
     Raises:
         ValueError: for an unsupported ``scale``, a ``patch_size`` that is not a multiple of it, a
             ``val_fraction`` outside (0, 1), a non-positive batch size or ``repeat``, a negative
-            ``num_workers``, or both ``train_dir`` and ``train_files``.
+            ``num_workers``, both ``train_dir`` and ``train_files``, an unknown ``cache``, or
+            ``cache_images=True`` with a ``cache`` other than ``"memory"``.
 
     Example:
         >>> dm = SRDataModule(scale=4, patch_size=48, batch_size=2)
@@ -106,7 +128,10 @@ class SRDataModule(L.LightningDataModule):
         pin_memory: bool = False,
         seed: int = 0,
         skip_corrupt: bool = False,
+        cache: CacheMode = "none",
+        cache_dir: str | None = None,
         cache_images: bool = False,
+        degrade_on_device: bool = False,
     ) -> None:
         super().__init__()
         _check_scale(scale, patch_size)
@@ -119,6 +144,10 @@ class SRDataModule(L.LightningDataModule):
             raise ValueError(f"num_workers must be >= 0, got {num_workers!r}.")
         if train_dir is not None and train_files:
             raise ValueError("Give train_dir or train_files, not both.")
+        self._cache = cache_mode(cache)
+        if cache_images and self._cache not in ("none", "memory"):
+            raise ValueError(f"cache_images=True means cache='memory', but cache={cache!r}: give only cache.")
+        self._cache = "memory" if cache_images else self._cache
         self.save_hyperparameters()
         self._scale = scale
         self.train_dataset: TrainPatchDataset | None = None
@@ -180,7 +209,9 @@ class SRDataModule(L.LightningDataModule):
                 augment=hp.augment,
                 seed=hp.seed,
                 skip_corrupt=hp.skip_corrupt,
-                cache=hp.cache_images,
+                cache=self._cache,
+                cache_dir=hp.cache_dir,
+                make_lr=not hp.degrade_on_device,
                 origin=origin,
             )
         return self.train_dataset
@@ -202,6 +233,15 @@ class SRDataModule(L.LightningDataModule):
             dataset = PairedImageDataset(images, scale=self._scale, skip_corrupt=self.hparams.skip_corrupt)
             setattr(self, attr, dataset)
         return getattr(self, attr)
+
+    def prepare_data(self) -> None:
+        """Build the disk cache (``cache="disk"``) if it is missing or stale, for ``fit`` only.
+
+        Lightning runs this in one process per node before ``setup``, so DDP ranks then open a finished cache.
+        """
+        fitting = self.trainer is None or self.trainer.state.fn == "fit"
+        if self._cache == "disk" and self.train_dataset is None and fitting:
+            DiskImageCache(self._sources()[0], cache_dir=self.hparams.cache_dir, skip_corrupt=self.hparams.skip_corrupt)
 
     def setup(self, stage: str | None = None) -> None:
         """Build (once) the datasets the stage needs: ``fit`` train and val, ``validate`` val, and so on."""
@@ -251,3 +291,13 @@ class SRDataModule(L.LightningDataModule):
 
     def predict_dataloader(self) -> DataLoader:
         return self._eval_dataloader("predict")
+
+    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        """With ``degrade_on_device``, add ``lr`` (MATLAB bicubic, 8-bit) to a batch that has only ``hr``.
+
+        Runs on the batch's device, at the current :attr:`scale`, so a scale switch reaches the very next batch.
+        Batches that already have ``lr`` (validation, test, predict) pass unchanged.
+        """
+        if self.hparams.degrade_on_device and isinstance(batch, dict) and "lr" not in batch and "hr" in batch:
+            batch["lr"] = bicubic_lr(batch["hr"], self._scale)
+        return batch

@@ -4,22 +4,42 @@ The LR patch is made the way the benchmarks make LR images (:func:`~sr_lightning
 MATLAB bicubic, clamped, 8-bit). The ``scale`` lives in a one-element shared-memory tensor, so setting
 ``dataset.scale`` (progressive training goes x2 -> x4) reaches DataLoader workers that are already running,
 persistent ones included. The whole-image evaluation dataset is in :mod:`sr_lightning.data.paired`.
+
+Caching: without it, every draw decodes its image file (a 2K PNG: tens of milliseconds for one patch).
+``cache="memory"`` decodes every image at construction and keeps it in this process (forked workers share it);
+``cache="disk"`` decodes once into a memory-mapped file that later runs reuse (:mod:`sr_lightning.data.cache`).
+Either way a draw then costs a crop and a resize, and draws are the same, bit for bit, as without a cache.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
 
 import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from sr_lightning.data.cache import DiskImageCache
 from sr_lightning.data.degradation import bicubic_lr
 from sr_lightning.data.io import ImageReadError, to_float
 from sr_lightning.data.sources import ImageSource, describe_sources, usable_sources
 
-__all__ = ["TrainPatchDataset", "decode_sources", "dihedral", "shared_int"]
+__all__ = ["CACHE_MODES", "CacheMode", "TrainPatchDataset", "cache_mode", "decode_sources", "dihedral", "shared_int"]
+
+CacheMode = Literal["none", "memory", "disk"]
+CACHE_MODES: tuple[CacheMode, ...] = ("none", "memory", "disk")
+
+
+def cache_mode(cache: CacheMode | bool) -> CacheMode:
+    """Check a cache mode; ``True``/``False`` are the former spellings of ``"memory"``/``"none"``."""
+    if isinstance(cache, bool):
+        return "memory" if cache else "none"
+    if cache not in CACHE_MODES:
+        raise ValueError(f"cache must be one of {CACHE_MODES}, got {cache!r}.")
+    return cache
 
 
 def shared_int(value: int) -> Tensor:
@@ -54,7 +74,9 @@ class TrainPatchDataset(Dataset[dict[str, Tensor]]):
     """Random HR patches and their bicubic LR patches, for training.
 
     Each draw takes a random ``patch_size`` square from one image, applies a random flip/90-degree rotation
-    (when ``augment``) and makes its LR patch with :func:`~sr_lightning.data.degradation.bicubic_lr`.
+    (when ``augment``) and makes its LR patch with :func:`~sr_lightning.data.degradation.bicubic_lr` (unless
+    ``make_lr=False``: then items are ``{"hr"}`` alone and the LR patches are made per batch, on the accelerator,
+    by :class:`~sr_lightning.data.datamodule.SRDataModule` with ``degrade_on_device=True``).
     Randomness comes only from the key: with :class:`~sr_lightning.data.samplers.SeededPatchSampler` the key
     is ``(index, draw_seed)``; a plain integer ``index`` uses ``draw_seed = seed + index``.
 
@@ -71,13 +93,19 @@ class TrainPatchDataset(Dataset[dict[str, Tensor]]):
         augment: apply a random flip / 90-degree rotation to the HR patch before making its LR patch.
         seed: the base of the draw seeds for plain integer keys.
         skip_corrupt: skip unreadable images with a warning instead of raising.
-        cache: decode every image once, at construction, and keep the ``uint8`` pixels in memory (this also
-            checks every file fully). Forked DataLoader workers share the memory.
+        cache: ``"none"`` decodes an image file at every draw. ``"memory"`` decodes every image once, at
+            construction, and keeps the ``uint8`` pixels in this process (forked DataLoader workers share them).
+            ``"disk"`` opens (or first builds, with a progress bar) a :class:`~sr_lightning.data.cache.DiskImageCache`
+            in ``cache_dir``, keyed on the files, so only the first run decodes; workers map the same file.
+            Both caches check every file fully (a decode). ``True``/``False`` mean ``"memory"``/``"none"``.
+        cache_dir: the disk cache's folder; None: :func:`~sr_lightning.data.cache.default_cache_dir`
+            (``.sr_lightning_cache`` next to the images if writable, else ``~/.cache/sr_lightning/images``).
+        make_lr: make the LR patch of each draw; False: items hold only ``"hr"``.
         origin: where the sources come from (a folder), named in the error when no image is usable.
 
     Raises:
         ValueError: for a ``patch_size`` that is not a positive multiple of ``scale``, a ``repeat`` below 1,
-            or when no image is usable.
+            an unknown ``cache`` mode, or when no image is usable.
 
     Example:
         >>> from sr_lightning.data.sources import SampleSource
@@ -96,20 +124,27 @@ class TrainPatchDataset(Dataset[dict[str, Tensor]]):
         augment: bool = True,
         seed: int = 0,
         skip_corrupt: bool = False,
-        cache: bool = False,
+        cache: CacheMode | bool = "none",
+        cache_dir: str | Path | None = None,
+        make_lr: bool = True,
         origin: str | None = None,
     ) -> None:
         if patch_size < 1 or scale < 1 or patch_size % scale:
             raise ValueError(f"patch_size {patch_size} must be a positive multiple of scale {scale}.")
         if repeat < 1:
             raise ValueError(f"repeat must be >= 1, got {repeat}.")
+        mode = cache_mode(cache)
         origin = origin or describe_sources(sources) or "no sources"
+        self.disk_cache: DiskImageCache | None = None
+        if mode == "disk":  # sizes and pixels then come from the cache: no image file is read after its build
+            self.disk_cache = DiskImageCache(sources, cache_dir=cache_dir, skip_corrupt=skip_corrupt)
+            sources = self.disk_cache.sources
         kept = usable_sources(
             sources, min_size=patch_size, skip_corrupt=skip_corrupt, purpose=f"the {patch_size}x{patch_size} patch"
         )
         self.sources: list[ImageSource] = [source for source, _ in kept]
         self._images: list[Tensor] | None = None
-        if cache:
+        if mode == "memory":
             self._images, self.sources = decode_sources(self.sources, skip_corrupt)
         if not self.sources:
             raise ValueError(
@@ -120,6 +155,7 @@ class TrainPatchDataset(Dataset[dict[str, Tensor]]):
         self.repeat = repeat
         self.augment = augment
         self.seed = seed
+        self.make_lr = make_lr
         self._scale = shared_int(scale)
 
     @property
@@ -153,7 +189,7 @@ class TrainPatchDataset(Dataset[dict[str, Tensor]]):
         hr = to_float(img[:, top : top + size, left : left + size])
         if self.augment:
             hr = dihedral(hr, int(torch.randint(0, 8, (1,), generator=generator))).contiguous()
-        return {"lr": bicubic_lr(hr, self.scale), "hr": hr}
+        return {"lr": bicubic_lr(hr, self.scale), "hr": hr} if self.make_lr else {"hr": hr}
 
 
 def decode_sources(

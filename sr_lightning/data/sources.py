@@ -2,7 +2,8 @@
 
 A source is a small frozen (picklable) record with a ``name``, a ``location`` to put in messages, a cheap
 ``size()`` and a ``load()`` that returns the ``uint8`` (3, H, W) image. Datasets hold sources, never decoded
-pixels (unless asked to cache), so they are cheap to build and to send to DataLoader workers.
+pixels (unless asked to cache), so they are cheap to build and to send to DataLoader workers. File and sample
+sources also have a ``fingerprint()``, which the disk cache (:mod:`sr_lightning.data.cache`) is keyed on.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+import skimage
 from torch import Tensor
 
 from sr_lightning.data.io import ImageReadError, image_size, read_image
@@ -74,6 +76,18 @@ class FileSource:
     def load(self) -> Tensor:
         return read_image(self.path)
 
+    def fingerprint(self) -> str:
+        """What identifies the pixels for the disk cache: the resolved path, size and modification time.
+
+        Raises:
+            ImageReadError: if the file does not exist.
+        """
+        try:
+            stat = self.path.stat()
+        except OSError as error:
+            raise ImageReadError(f"Cannot read image {self.path}: {error.strerror or error}.") from error
+        return f"file {self.path.resolve()} {stat.st_size} {stat.st_mtime_ns}"
+
 
 @dataclass(frozen=True)
 class SampleSource:
@@ -98,6 +112,10 @@ class SampleSource:
 
     def load(self) -> Tensor:
         return load_sample(self.name)
+
+    def fingerprint(self) -> str:
+        """What identifies the pixels for the disk cache: the name and the scikit-image version."""
+        return f"sample {self.name} scikit-image {skimage.__version__}"
 
 
 def describe_sources(sources: Sequence[ImageSource], limit: int = 3) -> str:
