@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Literal
 
 import torch
-from torch import Tensor, nn
+from torch import nn
 
 from sr_lightning.data.imresize import imresize
 from sr_lightning.data.layout import is_paired_folder
 from sr_lightning.data.paired import PairedImageDataset
-from sr_lightning.inference.ensemble import self_ensemble
-from sr_lightning.inference.tiling import tiled_upscale
+from sr_lightning.inference.upscale import upscale_tensor
 from sr_lightning.metrics import functional
 
 __all__ = ["BenchmarkRow", "benchmark_sets", "evaluate", "format_markdown", "write_csv"]
@@ -70,7 +69,7 @@ def benchmark_sets(root: str | Path, names: Sequence[str] | None = None) -> dict
 
 @torch.inference_mode()
 def evaluate(
-    upscale: Callable[[Tensor], Tensor] | None,
+    upscale: nn.Module | None,
     dataset: PairedImageDataset,
     *,
     set_name: str,
@@ -81,7 +80,8 @@ def evaluate(
     ensemble: bool = False,
     device: torch.device | str = "cpu",
 ) -> BenchmarkRow:
-    """Score ``upscale`` (``None``: MATLAB bicubic) on every image of ``dataset``.
+    """Score the generator ``upscale`` (``None``: MATLAB bicubic) on every image of ``dataset``, upscaled by
+    :func:`~sr_lightning.inference.upscale_tensor` (tiles on the generator's device, optional self-ensemble).
 
     Outputs are clamped to [0, 1] and quantized to 8 bits before scoring, as saved PNGs would be. ``lpips`` is a
     metric with ``update(sr, hr)``/``compute()`` (e.g. :class:`~sr_lightning.metrics.LPIPS`), scored on RGB.
@@ -96,11 +96,7 @@ def evaluate(
         if upscale is None:
             sr = imresize(lr, scale)
         else:
-
-            def run(x: Tensor) -> Tensor:
-                return tiled_upscale(upscale, x, scale, tile=tile, overlap=overlap)
-
-            sr = self_ensemble(run, lr) if ensemble else run(lr)
+            sr = upscale_tensor(upscale, lr, scale=scale, tile=tile, overlap=overlap, self_ensemble=ensemble).to(hr)
         sr = functional.quantize(sr.clamp(0, 1)).float() / 255
         for name in scores:
             metric = getattr(functional, name.removesuffix("_y"))
