@@ -138,6 +138,7 @@ def test_config_trains_two_steps_on_tiny_data(config: Path, tmp_path: Path, writ
         "--trainer.max_epochs=1",
         "--trainer.limit_train_batches=2",
         "--trainer.limit_val_batches=1",
+        "--trainer.check_val_every_n_epoch=1",
         "--trainer.log_every_n_steps=1",
         "--trainer.enable_progress_bar=false",
         *_tiny_overrides(cfg),

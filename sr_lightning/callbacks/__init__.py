@@ -10,9 +10,11 @@ from sr_lightning.callbacks.perceptual import LPIPSMetric
 from sr_lightning.callbacks.progressive import ProgressiveScale
 from sr_lightning.callbacks.ranked import BestWorstImages
 from sr_lightning.callbacks.summary import RunSummary, format_comparison
+from sr_lightning.callbacks.timing import ElapsedTime
 
 __all__ = [
     "BestWorstImages",
+    "ElapsedTime",
     "FIDKIDMetrics",
     "GradCAMImages",
     "ImagePanel",

@@ -74,11 +74,24 @@ def psnr(sr: Tensor, hr: Tensor, border: int = 0, y_channel: bool = False, reduc
     return _reduce(10 * torch.log10(255.0**2 / mse), reduction)
 
 
-def _gaussian_window(size: int = 11, sigma: float = 1.5, dtype: torch.dtype = torch.float64) -> Tensor:
+def _gaussian_1d(size: int = 11, sigma: float = 1.5, dtype: torch.dtype = torch.float64) -> Tensor:
     coords = torch.arange(size, dtype=dtype) - (size - 1) / 2
     g = torch.exp(-(coords**2) / (2 * sigma**2))
-    g = g / g.sum()
-    return (g[:, None] * g[None, :]).view(1, 1, size, size)
+    return g / g.sum()
+
+
+def _gaussian_blur_valid(x: Tensor, size: int = 11, sigma: float = 1.5) -> Tensor:
+    """'valid' filtering of every (B, C, H, W) plane with the Gaussian window, as two 1-D passes.
+
+    The 2-D window is the outer product of the 1-D one, so the two passes give the same values (in float64 to
+    about 1e-15 of the 2-D convolution) at 22 instead of 121 multiply-adds per pixel.
+    """
+    b, c, h, w = x.shape
+    g = _gaussian_1d(size, sigma, x.dtype).to(x.device)
+    planes = x.reshape(b * c, 1, h, w)
+    planes = F.conv2d(planes, g.view(1, 1, size, 1))
+    planes = F.conv2d(planes, g.view(1, 1, 1, size))
+    return planes.reshape(b, c, h - size + 1, w - size + 1)
 
 
 def ssim(sr: Tensor, hr: Tensor, border: int = 0, y_channel: bool = False, reduction: Reduction = "mean") -> Tensor:
@@ -95,17 +108,13 @@ def ssim(sr: Tensor, hr: Tensor, border: int = 0, y_channel: bool = False, reduc
         raise ValueError(
             f"SSIM needs at least 11x11 pixels after cropping border={border}, got {tuple(sr.shape[-2:])}."
         )
-    channels = sr.shape[1]
-    window = _gaussian_window(dtype=sr.dtype).to(sr.device).expand(channels, 1, -1, -1)
-
-    def blur(x: Tensor) -> Tensor:
-        return F.conv2d(x, window, groups=channels)
-
     c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
-    mu_x, mu_y = blur(sr), blur(hr)
-    var_x = blur(sr * sr) - mu_x**2
-    var_y = blur(hr * hr) - mu_y**2
-    cov = blur(sr * hr) - mu_x * mu_y
+    # One blur of the five planes together: the means, the second moments and the cross moment.
+    stacked = torch.stack([sr, hr, sr * sr, hr * hr, sr * hr])
+    mu_x, mu_y, xx, yy, xy = _gaussian_blur_valid(stacked.flatten(0, 1)).unflatten(0, (5, sr.shape[0]))
+    var_x = xx - mu_x**2
+    var_y = yy - mu_y**2
+    cov = xy - mu_x * mu_y
     ssim_map = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2))
     return _reduce(ssim_map.flatten(1).mean(dim=1), reduction)
 
