@@ -139,11 +139,21 @@ def measure(args: argparse.Namespace) -> list[dict[str, Any]]:
                 }
             )
     for row in rows:
-        row["time_ratio"] = row["seconds"] / rows[0]["seconds"]
-        row["memory_ratio"] = row["peak_mib"] / rows[0]["peak_mib"]
+        row["time_ratio"] = ratio(row["seconds"], rows[0]["seconds"])
+        row["memory_ratio"] = ratio(row["peak_mib"], rows[0]["peak_mib"])
         if row["gpu_peak_mib"] is not None:
-            row["gpu_memory_ratio"] = row["gpu_peak_mib"] / rows[0]["gpu_peak_mib"]
+            row["gpu_memory_ratio"] = ratio(row["gpu_peak_mib"], rows[0]["gpu_peak_mib"])
     return rows
+
+
+def ratio(value: float, baseline: float) -> float | None:
+    """``value / baseline``, or None when the baseline is not positive: a peak of 0 MiB means the pass reused memory
+    the process already held (VmHWM did not rise above VmRSS), not that it used none, so no ratio can be told."""
+    return value / baseline if baseline > 0 else None
+
+
+def _ratio_cell(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
 
 
 def format_table(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
@@ -155,8 +165,8 @@ def format_table(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
     for row in rows:
         cells = [row["variant"], f"{row['seconds']:.2f}", f"{row['peak_mib']:.0f}"]
         cells += [f"{row['gpu_peak_mib']:.0f}"] if gpu else []
-        cells += [f"{row['time_ratio']:.2f}", f"{row['memory_ratio']:.2f}"]
-        cells += [f"{row['gpu_memory_ratio']:.2f}"] if gpu else []
+        cells += [_ratio_cell(row["time_ratio"]), _ratio_cell(row["memory_ratio"])]
+        cells += [_ratio_cell(row["gpu_memory_ratio"])] if gpu else []
         cells += [f"{row['max_abs_diff']:.2e}"]
         lines.append("| " + " | ".join(cells) + " |")
     (width, height), (_, _, out_h, out_w) = args.size, rows[0]["shape"]
@@ -166,7 +176,8 @@ def format_table(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
         f"\nEDSR x4, {args.blocks} blocks x {args.feats} features ({weights}); "
         f"{width}x{height} LR -> {out_w}x{out_h}; overlap {args.overlap} LR px; {args.device}, "
         f"{torch.get_num_threads()} threads; {args.repeats} alternating round(s), median time, largest peak; outputs "
-        f"span [{low:.2f}, {high:.2f}]; torch {torch.__version__}."
+        f"span [{low:.2f}, {high:.2f}]; torch {torch.__version__}. A ratio is '-' where the baseline's peak rose by "
+        "0 MiB (it reused memory the process held), so no ratio can be told."
     )
     return "\n".join(lines)
 

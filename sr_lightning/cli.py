@@ -31,6 +31,7 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from sr_lightning.callbacks import ImagePanel, RunSummary, SRMetrics
 from sr_lightning.data import SRDataModule
 from sr_lightning.experiments.wandb_logger import SRWandbLogger, WandbOptions, cli_wandb_logger
+from sr_lightning.precision import report_precision
 
 __all__ = ["SRLightningCLI", "find_last_checkpoint", "main", "run"]
 
@@ -79,15 +80,28 @@ def find_last_checkpoint(config: Any) -> Path:
     return found[-1]
 
 
+def _has_precision_plugin(plugins: Any) -> bool:
+    plugins = plugins if isinstance(plugins, list) else [plugins] if plugins else []
+    names = [str(_get(p, "class_path") or p) if not isinstance(p, str) else p for p in plugins]
+    return any("precision" in name.lower() for name in names)
+
+
 class SRLightningCLI(LightningCLI):
     """LightningCLI for any LightningModule (``model.class_path``) with :class:`SRDataModule` as data.
 
-    ``--ckpt_path last`` resumes the newest run of the same config (see :func:`find_last_checkpoint`).
+    ``--ckpt_path last`` resumes the newest run of the same config (see :func:`find_last_checkpoint`). A config
+    that leaves ``trainer.precision`` unset trains with the precision that suits the machine
+    (:func:`~sr_lightning.precision.resolve_precision`: mixed on CUDA, 32 on a CPU); the run prints which and why.
     """
 
     def before_instantiate_classes(self) -> None:
         config = self.config.get(self.subcommand) if self.subcommand else self.config
-        if config is not None and config.get("ckpt_path") == "last":
+        if config is None:
+            return
+        trainer = config.get("trainer")
+        if trainer is not None and not _has_precision_plugin(trainer.get("plugins")):  # a plugin decides for itself
+            trainer["precision"] = report_precision(trainer.get("precision"), trainer.get("accelerator"))
+        if config.get("ckpt_path") == "last":
             config["ckpt_path"] = str(find_last_checkpoint(config))
             print(f"Resuming from {config['ckpt_path']}", flush=True)
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import lightning as L
+import torch
 from lightning.pytorch.callbacks import Callback
-from torch import nn
+from torch import Tensor, nn
 
 from sr_lightning.callbacks._outputs import bicubic_upscale, module_scale, unpack_images
 from sr_lightning.metrics import PSNR, SSIM
@@ -23,6 +24,11 @@ class SRMetrics(Callback):
     module's scale, which a progressive schedule may change). The metrics are torchmetrics objects, so under DDP
     each process updates its own share and ``compute`` synchronises them before logging.
 
+    The bicubic scores of an image never change, so they are computed once and kept, keyed on the image's name,
+    scale, border and a checksum of its LR and HR pixels: later validations add the kept per-image values (the
+    same float64 numbers, so the logged means are identical) without upscaling or scoring bicubic again. Images
+    without a name (a module whose steps return none) are scored every time.
+
     Args:
         border: pixels cropped from every side; ``None`` uses the module's ``scale``.
         bicubic: also score the bicubic baseline.
@@ -37,6 +43,7 @@ class SRMetrics(Callback):
         self.bicubic = bicubic
         self.rgb = rgb
         self._metrics: dict[str, nn.ModuleDict] = {}
+        self._bicubic_scores: dict[tuple[Any, ...], dict[str, float]] = {}
 
     def _make_metrics(self) -> nn.ModuleDict:
         metrics: dict[str, nn.Module] = {"psnr_y": PSNR(y_channel=True), "ssim_y": SSIM(y_channel=True)}
@@ -53,10 +60,36 @@ class SRMetrics(Callback):
         metrics = self._metrics.get(stage)
         if metrics is None:
             metrics = self._metrics[stage] = self._make_metrics().to(pl_module.device)
-        bicubic = bicubic_upscale(lr, scale) if self.bicubic else None
         for name, metric in metrics.items():
             metric.border = border
-            metric.update(bicubic if name.startswith("bicubic_") else sr, hr)
+            if not name.startswith("bicubic_"):
+                metric.update(sr, hr)
+        if self.bicubic:
+            names = outputs.get("name") or [None] * lr.shape[0]
+            for name, values in self._bicubic(metrics, lr, hr, names, scale, border).items():
+                metrics[name].update_scores(values)
+
+    def _bicubic(
+        self, metrics: nn.ModuleDict, lr: Tensor, hr: Tensor, names: list[str | None], scale: int, border: int
+    ) -> dict[str, Tensor]:
+        """The per-image bicubic scores of a batch by metric name, from the kept scores where there are any."""
+        keys = [None if name is None else _image_key(name, lr[i], hr[i], scale, border) for i, name in enumerate(names)]
+        todo = [i for i, key in enumerate(keys) if key is None or key not in self._bicubic_scores]
+        baseline = [name for name in metrics if name.startswith("bicubic_")]
+        fresh: dict[str, Tensor] = {}
+        if todo:
+            upscaled = bicubic_upscale(lr[todo], scale)
+            fresh = {name: metrics[name].scores(upscaled, hr[todo]).double().cpu() for name in baseline}
+        rows = []
+        for i, key in enumerate(keys):
+            if i in todo:
+                row = {name: float(fresh[name][todo.index(i)]) for name in baseline}
+                if key is not None:
+                    self._bicubic_scores[key] = row
+            else:
+                row = self._bicubic_scores[key]
+            rows.append(row)
+        return {name: torch.tensor([row[name] for row in rows], dtype=torch.float64) for name in baseline}
 
     def _log(self, stage: str, pl_module: L.LightningModule) -> None:
         metrics = self._metrics.pop(stage, None)
@@ -77,3 +110,13 @@ class SRMetrics(Callback):
 
     def on_test_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._log("test", pl_module)
+
+
+def _image_key(name: str, lr: Tensor, hr: Tensor, scale: int, border: int) -> tuple[Any, ...]:
+    """What identifies an image's bicubic scores: its name, the protocol, its sizes and a checksum of its pixels (two
+    images of one name in two folders, or a changed file, do not share scores)."""
+    checksum = []
+    for image in (lr, hr):
+        flat = image.detach().double().flatten()
+        checksum += [float(flat.sum()), float((flat * torch.linspace(1, 2, flat.numel(), dtype=flat.dtype)).sum())]
+    return (name, scale, border, tuple(lr.shape), tuple(hr.shape), tuple(checksum))

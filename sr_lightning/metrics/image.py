@@ -31,13 +31,17 @@ class _PerImageMean(Metric):
         self.add_state("total", default=torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
         self.add_state("count", default=torch.tensor(0, dtype=torch.long), dist_reduce_fx="sum")
 
-    def _score(self, sr: Tensor, hr: Tensor) -> Tensor:
+    def scores(self, sr: Tensor, hr: Tensor) -> Tensor:
+        """The per-image values of a batch (B, 3, H, W) in [0, 1], float64, without adding them."""
         raise NotImplementedError
 
     def update(self, sr: Tensor, hr: Tensor) -> None:
         """Add a batch of images (B, 3, H, W) in [0, 1]."""
-        values = self._score(sr, hr)
-        self.total += values.sum().to(self.total.device)
+        self.update_scores(self.scores(sr, hr))
+
+    def update_scores(self, values: Tensor) -> None:
+        """Add per-image values computed earlier by :meth:`scores` (e.g. cached scores of a fixed baseline)."""
+        self.total += values.double().sum().to(self.total.device)
         self.count += values.numel()
 
     def compute(self) -> Tensor:
@@ -58,12 +62,12 @@ class PSNR(_PerImageMean):
         49.45
     """
 
-    def _score(self, sr: Tensor, hr: Tensor) -> Tensor:
+    def scores(self, sr: Tensor, hr: Tensor) -> Tensor:
         return functional.psnr(sr, hr, border=self.border, y_channel=self.y_channel, reduction="none")
 
 
 class SSIM(_PerImageMean):
     """Mean per-image MATLAB-style SSIM on 8-bit levels, RGB or Y channel, ``border`` pixels cropped."""
 
-    def _score(self, sr: Tensor, hr: Tensor) -> Tensor:
+    def scores(self, sr: Tensor, hr: Tensor) -> Tensor:
         return functional.ssim(sr, hr, border=self.border, y_channel=self.y_channel, reduction="none")

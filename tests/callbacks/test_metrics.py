@@ -1,0 +1,56 @@
+"""SRMetrics keeps the bicubic scores of each validation image: computed once, logged identically every epoch."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from sr_lightning import EDSR, SRModule
+from sr_lightning.callbacks import SRMetrics
+from sr_lightning.callbacks import metrics as metrics_module
+from sr_lightning.data import imresize
+from sr_lightning.metrics.functional import psnr_y, ssim
+
+
+class _Logged(SRMetrics):
+    """SRMetrics that records every value it logs, per validation."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.logged: list[dict[str, float]] = []
+
+    def on_validation_epoch_end(self, trainer, pl_module) -> None:
+        super().on_validation_epoch_end(trainer, pl_module)
+        self.logged.append({k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")})
+
+
+def test_bicubic_scores_are_computed_once_and_logged_identically(tiny_data, tiny_trainer, monkeypatch) -> None:
+    calls = []
+    original = metrics_module.bicubic_upscale
+    monkeypatch.setattr(metrics_module, "bicubic_upscale", lambda lr, s: calls.append(lr.shape[0]) or original(lr, s))
+    data = tiny_data(3)
+    callback = _Logged()
+    trainer = tiny_trainer(max_epochs=3, limit_train_batches=1, num_sanity_val_steps=0, callbacks=[callback])
+    trainer.fit(SRModule(EDSR(scale=2, n_resblocks=1, n_feats=8)), datamodule=data)
+    assert sum(calls) == 3  # each of the 3 validation images upscaled once, in the first validation only
+    first, *later = callback.logged
+    keys = [k for k in first if "bicubic" in k]
+    assert len(keys) == 4 and all(epoch[k] == first[k] for epoch in later for k in keys)  # bit for bit
+    # The kept values are the protocol's: the per-image mean over the validation set.
+    items = [data.val_dataset[i] for i in range(3)]
+    expected = torch.stack([psnr_y(imresize(it["lr"][None], 2).clamp(0, 1), it["hr"][None], border=2) for it in items])
+    assert first["val/bicubic_psnr_y"] == pytest.approx(expected.mean().item(), abs=1e-5)  # float32 logging
+
+
+def test_an_image_with_a_known_name_but_other_pixels_is_scored_again() -> None:
+    module = SRModule(EDSR(scale=2, n_resblocks=1, n_feats=8))
+    callback = SRMetrics()
+    gen = torch.Generator().manual_seed(0)
+    hr = torch.rand(2, 3, 32, 32, generator=gen)
+    lr = imresize(hr, 1 / 2).clamp(0, 1)
+    outputs = {"lr": lr, "sr": hr, "hr": hr, "name": ["a", "a"]}  # one name, two images (two folders)
+    callback._update("val", module, outputs)
+    bicubic = imresize(lr, 2).clamp(0, 1)
+    expected = ssim(bicubic, hr, border=2, reduction="none").mean()
+    assert callback._metrics["val"]["bicubic_ssim"].compute().item() == pytest.approx(expected.item(), abs=1e-6)
+    assert len(callback._bicubic_scores) == 2
