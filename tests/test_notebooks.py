@@ -139,3 +139,28 @@ def test_subclass_notebook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     chelsea = load_sample("chelsea")
     top, left = (chelsea.shape[1] - 96) // 2, (chelsea.shape[2] - 96) // 2
     assert torch.equal(hr_third, chelsea[:, top : top + 96, left : left + 96])
+
+
+@pytest.mark.parametrize("name", ["01_quickstart.ipynb", "02_subclass.ipynb"])
+def test_the_first_cell_installs_the_package_only_where_it_is_missing(name: str, tmp_path: Path, monkeypatch) -> None:
+    import importlib.util
+    import subprocess
+
+    notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
+    first = next(cell for cell in notebook.cells if cell.cell_type == "code")
+    calls: list[list[str]] = []
+    monkeypatch.setattr(subprocess, "check_call", calls.append)
+    monkeypatch.chdir(NOTEBOOKS)
+    exec(first.source, {})  # installed here (the venv): nothing to do
+    assert calls == []
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda n, *a: None if n == "sr_lightning" else find_spec(n, *a))
+    exec(first.source, {})  # missing, the notebook in a clone: pip installs the clone
+    assert calls == [[sys.executable, "-m", "pip", "install", "--quiet", str(NOTEBOOKS.parents[1])]]
+    elsewhere = tmp_path / "content" / "notebooks"  # a notebook opened on its own, e.g. uploaded to Colab
+    elsewhere.mkdir(parents=True)
+    monkeypatch.chdir(elsewhere)
+    exec(first.source, {})
+    assert calls[-1][:-1] == [sys.executable, "-m", "pip", "install", "--quiet"]
+    assert calls[-1][-1].startswith("git+https://")
