@@ -81,11 +81,12 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds of both variants")
     parser.add_argument("--blocks", type=int, default=8, help="EDSR residual blocks (quickstart: 8)")
     parser.add_argument("--feats", type=int, default=32, help="EDSR features (quickstart: 32)")
+    parser.add_argument("--val-dir", help="validation images (default: the quickstart's chelsea and coffee)")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore")
     torch.manual_seed(0)
     module = SRModule(EDSR(scale=2, n_resblocks=args.blocks, n_feats=args.feats))
-    data = SRDataModule(scale=2, patch_size=48)  # the quickstart's validation images
+    data = SRDataModule(scale=2, patch_size=48, val_dir=args.val_dir)  # default: the quickstart's validation images
     before, after = _UncachedSRMetrics(), SRMetrics()
     times: dict[str, list[float]] = {"before": [], "after": []}
     first_after, values = None, {}
@@ -109,8 +110,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     print(f"| after, later validations | {median['after']:.3f} | {median['after'] / median['before']:.2f} |")
     same = all(values["before"][k] == values["after"][k] for k in values["before"] if k.startswith("val/"))
     print(
-        f"\nEDSR {args.blocks}x{args.feats} x2 on chelsea and coffee, {torch.get_num_threads()} threads, torch "
-        f"{torch.__version__}. Logged values identical in both variants: {same} "
+        f"\nEDSR {args.blocks}x{args.feats} x2 on {args.val_dir or 'chelsea and coffee'}, "
+        f"{torch.get_num_threads()} threads, torch {torch.__version__}. "
+        f"Logged values identical in both variants: {same} "
         f"(val/psnr_y {values['after']['val/psnr_y']:.4f}, val/bicubic_ssim {values['after']['val/bicubic_ssim']:.6f})."
     )
     return {"before": median["before"], "after": median["after"], "first_after": first_after, "same": float(same)}

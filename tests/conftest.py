@@ -3,7 +3,8 @@ CLI-trained checkpoint."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.error import URLError
@@ -14,9 +15,33 @@ import pytest
 import torch
 from PIL import Image
 
+# `make gpu-check` sets this: every test marked `gpu` must then run, and one that skips fails instead.
+REQUIRE_GPU = os.environ.get("SR_LIGHTNING_REQUIRE_GPU") == "1"
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 SET5 = SHARED / "benchmarks" / "Set5"
 QUICKSTART = Path(__file__).resolve().parents[1] / "examples" / "configs" / "quickstart.yaml"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "gpu: needs a CUDA GPU; skipped without one, run by `make gpu-check`")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    """Under ``make gpu-check`` a skipped GPU test is a failure: the check must not pass by running nothing."""
+    outcome = yield
+    report = outcome.get_result()
+    if REQUIRE_GPU and report.skipped and item.get_closest_marker("gpu") is not None:
+        report.outcome = "failed"
+        report.longrepr = f"a gpu test skipped under SR_LIGHTNING_REQUIRE_GPU=1: {report.longrepr}"
+
+
+@pytest.fixture
+def cuda() -> torch.device:
+    """The CUDA device, for tests marked ``gpu``; they skip where torch sees none (and fail under gpu-check)."""
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA GPU (`make gpu-check` runs the tests marked gpu)")
+    return torch.device("cuda")
 
 
 @pytest.fixture

@@ -138,3 +138,19 @@ def test_inference_worker_runs_in_its_own_process_and_reports_its_peak() -> None
     result = bench._spawn({**spec, "weights": None, "device": "cpu", "output": None})
     assert result["shape"] == [1, 3, 96, 160] and result["seconds"] > 0 and result["peak_mib"] >= 0
     assert result["gpu_peak_mib"] is None
+
+
+# -------------------------------------------------------------------------------------------------- gpu check
+def test_gpu_check_fails_without_a_gpu_instead_of_passing_empty(monkeypatch, capsys) -> None:
+    gpu_check = _load("gpu_check")
+    monkeypatch.setattr(gpu_check.torch.cuda, "is_available", lambda: False)
+    assert gpu_check.main([]) == 1
+    assert "no CUDA device" in capsys.readouterr().err
+
+
+def test_validation_benchmark_compares_equal_values_of_both_variants(tmp_path, write_images, capsys) -> None:
+    val = write_images(tmp_path / "val", count=2, size=(40, 48))
+    result = _load("validation").main(["--rounds", "1", "--blocks", "1", "--feats", "4", "--val-dir", str(val)])
+    assert result["same"] == 1.0  # the former SSIM and the kept bicubic scores log the same numbers
+    out = capsys.readouterr().out
+    assert "| before (2-D SSIM, bicubic every time) |" in out and "| after, later validations |" in out

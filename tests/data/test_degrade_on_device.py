@@ -13,7 +13,7 @@ from torch.nn import functional as F
 from sr_lightning.data import SRDataModule, bicubic_lr, imresize
 from sr_lightning.data.imresize import _resize_matrix
 
-DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.gpu)]
 
 
 def _reference_lr(hr: torch.Tensor, scale: int) -> torch.Tensor:
@@ -31,7 +31,9 @@ def _modules(folder: str, scale: int, **kwargs) -> tuple[SRDataModule, SRDataMod
 
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("scale", [2, 3, 4])
-def test_device_lr_equals_the_workers_lr(image_folder: Callable, scale: int, device: str) -> None:
+def test_device_lr_equals_the_workers_lr(image_folder: Callable, scale: int, device: str, request) -> None:
+    if device == "cuda":
+        request.getfixturevalue("cuda")  # a skip without a GPU
     cpu, on_device = _modules(str(image_folder([(60, 70), (50, 96), (72, 72)])), scale, repeat=4)
     for expected, batch in zip(cpu.train_dataloader(), on_device.train_dataloader(), strict=True):
         assert set(batch) == {"hr"} and torch.equal(batch["hr"], expected["hr"])  # the same draws

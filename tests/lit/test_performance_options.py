@@ -164,3 +164,27 @@ def test_gan_module_trains_with_both_options(tiny_trainer) -> None:
 def test_an_unknown_compile_backend_is_an_error_that_names_it() -> None:
     with pytest.raises(ValueError, match=r"compile_backend 'inductr' is not a torch.compile backend.*inductor"):
         _module(compile_generator=True, compile_backend="inductr")
+
+
+# ------------------------------------------------------------------------------------------------------- on CUDA
+@pytest.mark.gpu
+def test_channels_last_and_inductor_compile_train_on_cuda_like_eager(cuda, tiny_trainer, tmp_path) -> None:
+    batch = {key: value.to(cuda) for key, value in _batch(size=16).items()}
+    eager = _module().to(cuda)
+    fast = _module(channels_last=True, compile_generator=True, compile_backend="inductor").to(cuda)
+    loss, grads = _loss_and_grads(eager, batch)
+    loss_fast, grads_fast = _loss_and_grads(fast, batch)
+    # cuDNN may pick other algorithms (and TF32) for the two layouts and for the fused kernels: agreement to ~1e-3
+    # relative is float rounding; a wrong layout or a missing term would be off by far more.
+    assert loss_fast == pytest.approx(loss, rel=1e-2)
+    assert grads_fast.keys() == grads.keys()
+    for name, grad in grads.items():
+        cosine = torch.nn.functional.cosine_similarity(grads_fast[name].flatten(), grad.flatten(), dim=0)
+        assert cosine > 0.99, name
+    trainer = tiny_trainer(accelerator="gpu", devices=1, max_steps=4, limit_val_batches=0, enable_checkpointing=True)
+    trainer.fit(_module(channels_last=True, compile_generator=True), train_dataloaders=_loader())
+    assert torch.isfinite(trainer.callback_metrics["train/loss"])
+    path = tmp_path / "compiled.ckpt"
+    trainer.save_checkpoint(path)
+    state = torch.load(path, map_location="cpu", weights_only=True)["state_dict"]
+    assert sorted(state) == sorted(_module().state_dict())  # the compiled wrapper adds no keys

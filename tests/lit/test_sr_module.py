@@ -89,9 +89,9 @@ def test_bf16_mixed_runs_on_cpu(tiny_trainer, tiny_data) -> None:
     assert torch.isfinite(trainer.callback_metrics["val/psnr_y"])
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="16-mixed (fp16 AMP with loss scaling) needs a GPU")
+@pytest.mark.gpu
 @pytest.mark.parametrize("precision", ["16-mixed", "bf16-mixed", "32"])
-def test_precisions_on_gpu(tiny_trainer, tiny_data, precision: str) -> None:
+def test_precisions_on_gpu(cuda, tiny_trainer, tiny_data, precision: str) -> None:
     module = SRModule(EDSR(scale=2, n_resblocks=2, n_feats=16), lr=1e-3)
     trainer = tiny_trainer(
         accelerator="gpu",
@@ -104,8 +104,13 @@ def test_precisions_on_gpu(tiny_trainer, tiny_data, precision: str) -> None:
     trainer.fit(module, datamodule=tiny_data)
     assert torch.isfinite(trainer.callback_metrics["train/loss"])
     assert torch.isfinite(trainer.callback_metrics["val/psnr_y"])
-    if precision == "16-mixed":
-        assert trainer.precision_plugin.scaler is not None
+    assert trainer.callback_metrics["val/psnr_y"].device.type in ("cpu", "cuda")
+    scaler = getattr(trainer.precision_plugin, "scaler", None)
+    if precision == "16-mixed":  # fp16: a real loss scaler, stepping on CUDA
+        assert isinstance(scaler, torch.amp.GradScaler) and scaler.is_enabled()
+        assert 0 < scaler.get_scale() < float("inf")
+    else:
+        assert scaler is None
 
 
 def test_weighted_loss_terms_are_logged_by_name(tiny_trainer, tiny_data) -> None:
