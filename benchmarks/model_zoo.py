@@ -27,12 +27,15 @@ from sr_lightning.models import (
 
 GENERATORS: dict[str, tuple[str, Callable[[int], nn.Module]]] = {
     "EDSR-baseline": ("EDSR paper; quickstart", lambda s: EDSR(scale=s)),
-    "EDSR": ("seed 004", lambda s: EDSR(scale=s, n_resblocks=32, n_feats=256, res_scale=0.1)),
-    "SRResNet": ("seed 002 vanilla", lambda s: SRResNet(scale=s)),
-    "SRResNet-BN (tanh)": ("seed 004 baseline", lambda s: SRResNet(scale=s, batch_norm=True, output_activation="tanh")),
-    "SESRResNet": ("seed 002 attention", lambda s: SESRResNet(scale=s)),
-    "EDSRMSA": ("seed 000/001", lambda s: EDSRMSA(scale=s)),
-    "AttentionSRGANGenerator": ("seed 003", lambda s: AttentionSRGANGenerator(scale=s)),
+    "EDSR": ("Abram & Sadik", lambda s: EDSR(scale=s, n_resblocks=32, n_feats=256, res_scale=0.1)),
+    "SRResNet": ("Dwivedi et al. vanilla", lambda s: SRResNet(scale=s)),
+    "SRResNet-BN (tanh)": (
+        "Abram & Sadik baseline",
+        lambda s: SRResNet(scale=s, batch_norm=True, output_activation="tanh"),
+    ),
+    "SESRResNet": ("Dwivedi et al. attention", lambda s: SESRResNet(scale=s)),
+    "EDSRMSA": ("Tyagi's thesis", lambda s: EDSRMSA(scale=s)),
+    "AttentionSRGANGenerator": ("Wu", lambda s: AttentionSRGANGenerator(scale=s)),
 }
 
 

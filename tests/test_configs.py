@@ -18,7 +18,12 @@ from lightning.pytorch.plugins.precision import MixedPrecision
 from sr_lightning.cli import SRLightningCLI, main
 from sr_lightning.data import SRDataModule
 from sr_lightning.experiments import SRWandbLogger
-from sr_lightning.losses import seed000_losses, seed002_hybrid_loss, seed002_vanilla_loss, seed003_losses
+from sr_lightning.losses import (
+    dwivedi_hybrid_loss,
+    dwivedi_vanilla_loss,
+    tyagi_msa_gan_losses,
+    wu_attention_srgan_losses,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = sorted((REPO / "examples" / "configs").glob("*.yaml"))
@@ -106,10 +111,10 @@ def test_config_logs_to_wandb_next_to_its_csv_logger(config: Path, tmp_path: Pat
 
 
 RECIPES = {
-    "seed002_srresnet_vanilla.yaml": lambda: seed002_vanilla_loss(pretrained=False),
-    "seed002_se_srresnet_hybrid.yaml": lambda: seed002_hybrid_loss(pretrained=False),
-    "seed000_edsr_msa_progressive.yaml": lambda: seed000_losses(pretrained=False),
-    "seed003_attention_srgan.yaml": seed003_losses,
+    "dwivedi_srresnet_vanilla.yaml": lambda: dwivedi_vanilla_loss(pretrained=False),
+    "dwivedi_se_srresnet_hybrid.yaml": lambda: dwivedi_hybrid_loss(pretrained=False),
+    "tyagi_edsr_msa_gan_progressive.yaml": lambda: tyagi_msa_gan_losses(pretrained=False),
+    "wu_attention_srgan.yaml": wu_attention_srgan_losses,
 }
 
 

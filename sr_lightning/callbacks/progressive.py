@@ -1,4 +1,4 @@
-"""Progressive training (seed 000): switch the scale at epoch boundaries, x2 first, then x4, keeping the body."""
+"""Progressive training (Tyagi's thesis): switch the scale at epoch boundaries, x2 first, then x4, keeping the body."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ __all__ = ["ProgressiveScale"]
 
 
 class ProgressiveScale(L.Callback):
-    """Train at the scales of a schedule ``{first epoch: scale}``, e.g. ``{0: 2, 10: 4}`` (seed 000).
+    """Train at the scales of a schedule ``{first epoch: scale}``, e.g. ``{0: 2, 10: 4}`` (Tyagi's thesis).
 
     At each boundary the generator switches to its tail for the new scale (its body keeps its weights), the
     DataModule switches its LR/HR pairs (training patches and validation images), and the metrics' border follows.

@@ -14,7 +14,7 @@ __all__ = ["self_ensemble"]
 def self_ensemble(upscale: Callable[[Tensor], Tensor], lr: Tensor) -> Tensor:
     """The mean of ``inverse_k(upscale(transform_k(lr)))`` over the 8 dihedral transforms ``k``.
 
-    Lim et al. (EDSR, seed 004) report it as EDSR+: about +0.1 dB for 8x the compute. ``upscale`` may be a
+    Lim et al. (EDSR, Abram & Sadik) report it as EDSR+: about +0.1 dB for 8x the compute. ``upscale`` may be a
     generator or a tiled call of one.
 
     Example:

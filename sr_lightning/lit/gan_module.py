@@ -26,7 +26,7 @@ class NonFiniteLossError(RuntimeError):
 
 
 class SRGANModule(SRBaseModule):
-    """SRGAN-style training (Ledig et al. 2017; seeds 000 and 003) of any generator and discriminator.
+    """SRGAN-style training (Ledig et al. 2017; Tyagi; Wu) of any generator and discriminator.
 
     Args:
         generator: the network, (B, 3, H, W) in [0, 1] -> (B, 3, sH, sW), with a ``scale`` attribute.
@@ -34,7 +34,7 @@ class SRGANModule(SRBaseModule):
         content_loss: pixel/perceptual loss ``loss(sr, hr)``; a :class:`~sr_lightning.losses.WeightedLoss` logs
             each term. Default L1.
         adversarial_loss: the GAN formulation; default ``AdversarialLoss("vanilla")``.
-        adversarial_weight: weight of the generator's adversarial loss (SRGAN and seed 003: 1e-3).
+        adversarial_weight: weight of the generator's adversarial loss (SRGAN and Wu: 1e-3).
         adversarial_ramp_steps: grow the adversarial weight linearly from 0 over this many generator steps after
             the pre-training (0: full weight at once).
         pretrain_steps: generator steps of content-only training first, the discriminator frozen and not stepped.

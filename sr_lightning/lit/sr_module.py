@@ -27,7 +27,7 @@ class SRModule(SRBaseModule):
 
     Args:
         generator: the network, (B, 3, H, W) in [0, 1] -> (B, 3, sH, sW), with a ``scale`` attribute.
-        loss: the pixel loss, ``nn.L1Loss()`` when not given (EDSR's choice, seed 004).
+        loss: the pixel loss, ``nn.L1Loss()`` when not given (EDSR's choice, Abram & Sadik).
         lr: Adam's learning rate when no optimizer is configured from outside.
         ema_decay: decay of the weights' moving average (e.g. 0.999); ``None`` keeps none.
         channels_last: generator weights and inputs in channels-last memory format (see :class:`SRBaseModule`).

@@ -3,7 +3,7 @@
 One class, five formulations picked by ``mode``. Each gives the generator's and the discriminator's loss from the
 discriminator's logits of real (HR) and fake (SR) images, shape (B, 1). The GAN LightningModule calls
 ``discriminator_loss(D(hr), D(sr.detach()))`` in its discriminator step and ``generator_loss(D(sr), D(hr))`` in its
-generator step; the weight of the adversarial term (1e-3 in SRGAN and seed 003, 5e-3 in ESRGAN) is set there.
+generator step; the weight of the adversarial term (1e-3 in SRGAN and Wu, 5e-3 in ESRGAN) is set there.
 Losses are computed in float32, so fp16/bf16 logits under autocast are safe.
 """
 
@@ -31,7 +31,7 @@ class AdversarialLoss(nn.Module):
 
     - ``"vanilla"`` (Goodfellow et al. 2014, non-saturating): D = ``(BCE(r, 1) + BCE(f, 0)) / 2``,
       G = ``BCE(f, 1)``.
-    - ``"srgan"`` (seed 003 and the leftthomas SRGAN code, on probabilities ``p = sigmoid(logits)``):
+    - ``"srgan"`` (Wu and the leftthomas SRGAN code, on probabilities ``p = sigmoid(logits)``):
       D = ``1 - mean(p_r) + mean(p_f)``, G = ``mean(1 - p_f)``.
     - ``"lsgan"`` (Mao et al. 2017): D = ``(mean((r - 1)^2) + mean(f^2)) / 2``, G = ``mean((f - 1)^2) / 2``.
     - ``"hinge"`` (Lim & Ye 2017; SAGAN): D = ``mean(relu(1 - r)) + mean(relu(1 + f))``, G = ``-mean(f)``.

@@ -1,6 +1,6 @@
-"""The edge-aware loss of seed 002: L1 between the Sobel gradient magnitudes of the SR and HR images.
+"""The edge-aware loss of Dwivedi et al.: L1 between the Sobel gradient magnitudes of the SR and HR images.
 
-Seed 002 (section 2.4) writes ``L_Edge = || grad(I_SR) - grad(I_HR) ||_1`` with the gradient from Sobel filtering,
+Dwivedi et al. (section 2.4) writes ``L_Edge = || grad(I_SR) - grad(I_HR) ||_1`` with the gradient from Sobel filtering,
 weighted 0.1 in its hybrid loss. Here the gradient is summarised per pixel and channel by its magnitude
 ``sqrt(gx^2 + gy^2 + eps)``; ``eps`` keeps the square root differentiable where the image is flat.
 """
@@ -55,7 +55,7 @@ def sobel_magnitude(x: Tensor, eps: float = 1e-6) -> Tensor:
 
 
 class SobelEdgeLoss(nn.Module):
-    """L1 distance between the Sobel gradient magnitudes of ``sr`` and ``hr`` (seed 002's edge-aware loss).
+    """L1 distance between the Sobel gradient magnitudes of ``sr`` and ``hr`` (Dwivedi et al.'s edge-aware loss).
 
     Args:
         eps: added under the square root of :func:`sobel_magnitude`; must be positive for a finite gradient.

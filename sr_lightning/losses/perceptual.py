@@ -63,7 +63,7 @@ VGG19_LAYER_NAMES = _vgg19_layer_names()
 class VGGPerceptualLoss(nn.Module):
     """Weighted distances between VGG19 features of ``sr`` and ``hr`` (Johnson et al. 2016; SRGAN; ESRGAN).
 
-    Seed 002's vanilla loss uses ``L_VGG = ||phi(I_SR) - phi(I_HR)||_2^2`` (``criterion="mse"``), weighted 0.1.
+    Dwivedi et al.'s vanilla loss uses ``L_VGG = ||phi(I_SR) - phi(I_HR)||_2^2`` (``criterion="mse"``), weighted 0.1.
     Layers are named the BasicSR way: ``conv1_1, relu1_1, ..., conv5_4, relu5_4, pool5``; a ``conv`` name is the
     pre-activation output (ESRGAN's "before ReLU" features), a ``relu`` name the activation (SRGAN's ``phi_5,4``).
     Only the layers up to the deepest requested one are kept. Images in ``[0, 1]`` are normalized with the ImageNet
@@ -72,7 +72,7 @@ class VGGPerceptualLoss(nn.Module):
     Args:
         layer_weights: ``{layer name: weight}``; the loss is ``sum_k w_k * criterion(f_k(sr), f_k(hr))``.
             Defaults to ESRGAN's ``{"conv5_4": 1.0}``.
-        criterion: ``"l1"`` (ESRGAN) or ``"mse"`` (SRGAN, seed 002).
+        criterion: ``"l1"`` (ESRGAN) or ``"mse"`` (SRGAN, Dwivedi et al.).
         pretrained: load torchvision's ``VGG19_Weights.IMAGENET1K_V1`` (``vgg19-dcbb9e9d.pth``) from the torch hub
             cache; ``False`` gives random weights, for tests only.
         use_input_norm: normalize inputs with the ImageNet mean and std first.
@@ -180,7 +180,7 @@ _LPIPS_BACKBONES = {
 
 
 class LPIPSLoss(nn.Module):
-    """LPIPS distance (Zhang et al. 2018), the perceptual term of seed 002's hybrid loss (weight 0.4).
+    """LPIPS distance (Zhang et al. 2018), the perceptual term of Dwivedi et al.'s hybrid loss (weight 0.4).
 
     Wraps ``lpips.LPIPS``: ImageNet backbone features, unit-normalized per channel, squared differences weighted by
     the linear layers calibrated on human judgements (shipped inside the ``lpips`` package). Images in ``[0, 1]`` are

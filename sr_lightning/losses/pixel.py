@@ -11,7 +11,7 @@ __all__ = ["CharbonnierLoss"]
 
 
 class CharbonnierLoss(nn.Module):
-    """``sqrt((x - y)^2 + eps^2)``, a differentiable L1 (Lai et al., LapSRN; seed 002's hybrid loss).
+    """``sqrt((x - y)^2 + eps^2)``, a differentiable L1 (Lai et al., LapSRN; Dwivedi et al.'s hybrid loss).
 
     Args:
         eps: the smoothing constant; the loss of two equal images is ``eps``.

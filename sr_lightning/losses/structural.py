@@ -1,6 +1,6 @@
 """Structural losses: ``1 - SSIM`` and ``1 - MS-SSIM``, computed with piq.
 
-Seed 002 uses ``L_SSIM = 1 - SSIM(I_SR, I_HR)`` in both its vanilla loss (MSE + 0.1 SSIM + 0.1 VGG) and its hybrid
+Dwivedi et al. uses ``L_SSIM = 1 - SSIM(I_SR, I_HR)`` in both its vanilla loss (MSE + 0.1 SSIM + 0.1 VGG) and its hybrid
 loss (0.4 LPIPS + 0.3 SSIM + 0.2 Charbonnier + 0.1 edge).
 
 piq rejects values outside ``[0, data_range]``, and a generator's raw output can overshoot ``[0, 1]``, so both losses
@@ -32,7 +32,7 @@ def _unit_float32(x: Tensor) -> Tensor:
 
 
 class SSIMLoss(nn.Module):
-    """``1 - SSIM(sr, hr)`` over RGB images in ``[0, 1]`` (Wang et al. 2004; the SSIM term of seed 002's losses).
+    """``1 - SSIM(sr, hr)`` over RGB images in ``[0, 1]`` (Wang et al. 2004; the SSIM term of Dwivedi et al.'s losses).
 
     Inputs are clamped to ``[0, 1]`` (piq rejects anything else), which stops the gradient of out-of-range pixels.
 

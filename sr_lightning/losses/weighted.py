@@ -1,6 +1,6 @@
-"""A weighted sum of named loss terms, configured from YAML: seed 002's vanilla and hybrid losses are instances.
+"""A weighted sum of named loss terms, configured from YAML: Dwivedi et al.'s vanilla and hybrid losses are instances.
 
-Seed 002's vanilla loss is ``{mse: 1.0, ssim: 0.1, vgg: 0.1}`` over ``nn.MSELoss``, :class:`SSIMLoss` and
+Dwivedi et al.'s vanilla loss is ``{mse: 1.0, ssim: 0.1, vgg: 0.1}`` over ``nn.MSELoss``, :class:`SSIMLoss` and
 :class:`VGGPerceptualLoss` (``criterion="mse"``); its hybrid loss is ``{lpips: 0.4, ssim: 0.3, charbonnier: 0.2,
 edge: 0.1}`` over :class:`LPIPSLoss`, :class:`SSIMLoss`, :class:`CharbonnierLoss` and :class:`SobelEdgeLoss`::
 

@@ -1,9 +1,9 @@
 """``LPIPS``: the learned perceptual distance as a torchmetrics ``Metric``, averaged per image (lower is better).
 
 It scores with the very network of :class:`~sr_lightning.losses.LPIPSLoss` (same backbones, same calibrated linear
-layers, same weights from the torch hub cache), so the metric and the loss term of seed 002's hybrid loss are the same
-number. It keeps a per-image sum and count, so it averages correctly over batches of any size and synchronises across
-DDP processes.
+layers, same weights from the torch hub cache), so the metric and the loss term of Dwivedi et al.'s hybrid loss are the
+same number. It keeps a per-image sum and count, so it averages correctly over batches of any size and synchronises
+across DDP processes.
 """
 
 from __future__ import annotations

@@ -3,14 +3,14 @@
 Every generator keeps one contract: a (B, 3, H, W) float tensor in [0, 1] goes in, a (B, 3, sH, sW) tensor in
 the same range comes out, and the module has an integer ``scale`` attribute.
 
-Generators and the seed papers they come from:
+Generators and the papers they come from:
 
-- ``EDSR``: Lim et al. 2017; the full-size EDSR is seed 004's enhanced model.
-- ``SRResNet``: Ledig et al. 2017; seed 002's vanilla baseline (no BatchNorm) and seed 004's baseline
+- ``EDSR``: Lim et al. 2017; the full-size EDSR is Abram & Sadik's enhanced model.
+- ``SRResNet``: Ledig et al. 2017; Dwivedi et al.'s vanilla baseline (no BatchNorm) and Abram & Sadik's baseline
   (BatchNorm, tanh output).
-- ``EDSRMSA``: seeds 000/001, EDSR with multi-scale attention, one tail per scale for progressive x2 -> x4 training.
-- ``SESRResNet``: seed 002 (section 2.2), SRResNet with squeeze-and-excitation residual blocks.
-- ``AttentionSRGANGenerator``: seed 003 (section 3.1), SRGAN without BatchNorm, three-conv GroupNorm blocks with
+- ``EDSRMSA``: Tyagi's thesis, EDSR with multi-scale attention, one tail per scale for progressive x2 -> x4 training.
+- ``SESRResNet``: Dwivedi et al. (section 2.2), SRResNet with squeeze-and-excitation residual blocks.
+- ``AttentionSRGANGenerator``: Wu (section 3.1), SRGAN without BatchNorm, three-conv GroupNorm blocks with
   channel attention.
 
 ``SRGANDiscriminator`` is Ledig et al.'s VGG-style discriminator for the adversarial recipes.

@@ -1,8 +1,8 @@
 """Attention layers for the residual blocks: channel attention (SE/RCAN) and multi-scale attention (EDSR-MSA).
 
 ``ChannelAttention`` is the squeeze-and-excitation gate of Hu et al. (CVPR 2018) in the 1x1-conv form of RCAN
-(Zhang et al., ECCV 2018); seeds 002 (SE-SRResNet) and 003 (the attention SRGAN generator) put it at the end of
-each residual branch. ``MultiScaleAttention`` is the attention of seeds 000/001 (EDSR-MSA): parallel convolutions
+(Zhang et al., ECCV 2018); Dwivedi et al. (SE-SRResNet) and Wu (the attention SRGAN generator) put it at the end of
+each residual branch. ``MultiScaleAttention`` is the attention of Tyagi's thesis (EDSR-MSA): parallel convolutions
 of several kernel sizes, fused into one sigmoid map that reweights every channel at every pixel.
 """
 
@@ -58,7 +58,7 @@ class ChannelAttention(nn.Module):
 
 
 class MultiScaleAttention(nn.Module):
-    """Multi-scale spatial and channel attention, the attention of EDSR-MSA (seeds 000/001).
+    """Multi-scale spatial and channel attention, the attention of EDSR-MSA (Tyagi's thesis).
 
     One 'same'-padded conv + ReLU branch per kernel size maps the features to
     ``max(1, n_feats // reduction)`` channels; the branches are concatenated, fused back to ``n_feats`` channels by

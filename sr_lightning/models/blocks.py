@@ -89,7 +89,7 @@ class Upsampler(nn.Sequential):
 class ScaleTails(nn.Module):
     """One upsampler + output conv per scale, so that a single body serves several scales.
 
-    Seed 000 (EDSR-MSA) trains x2 first, then x4, keeping the body's weights: the body is shared and each scale
+    Tyagi's EDSR-MSA trains x2 first, then x4, keeping the body's weights: the body is shared and each scale
     has its own tail, stored in ``tails[str(scale)]`` as ``upsampler`` (an ``Upsampler``) then ``conv``.
 
     Args:

@@ -20,7 +20,7 @@ class EDSR(nn.Module):
     """Enhanced Deep Super-Resolution network.
 
     The defaults are EDSR-baseline (16 blocks x 64 features, 1.37 M parameters at x2). The full EDSR, also the
-    model of seed 004, is ``n_resblocks=32, n_feats=256, res_scale=0.1``.
+    model of Abram & Sadik, is ``n_resblocks=32, n_feats=256, res_scale=0.1``.
 
     Args:
         scale: upscaling factor, 2, 3 or 4.

@@ -1,6 +1,6 @@
-"""EDSR-MSA (seeds 000/001): EDSR whose residual blocks end in multi-scale attention, one tail per scale.
+"""EDSR-MSA (Tyagi's thesis): EDSR whose residual blocks end in multi-scale attention, one tail per scale.
 
-The seed trains progressively, x2 then x4, keeping the body: the model holds a tail for each of its ``scales`` and
+The thesis trains progressively, x2 then x4, keeping the body: the model holds a tail for each of its ``scales`` and
 ``net.scale = 4`` switches the tail used in ``forward`` without touching the body.
 """
 
@@ -55,14 +55,14 @@ class MSAResidualBlock(nn.Module):
 
 
 class EDSRMSA(nn.Module):
-    """EDSR with Multi-Scale Attention, the model of seeds 000/001 (Tyagi, MSc thesis).
+    """EDSR with Multi-Scale Attention, the model of Tyagi's MSc thesis.
 
     Mean shift, a 3x3 head, ``n_resblocks`` ``MSAResidualBlock`` s, a 3x3 conv and a global skip, then one
     ``ScaleTails`` tail (pixel-shuffle upsampler + 3x3 RGB conv) per scale, and the mean added back.
 
     Args:
         scale: the scale ``forward`` upsamples by; it must be one of ``scales``. Settable later.
-        scales: the scales to build tails for; None means ``(scale,)``. Seed 000 uses ``(2, 4)``.
+        scales: the scales to build tails for; None means ``(scale,)``. Tyagi uses ``(2, 4)``.
         n_resblocks: number of residual blocks.
         n_feats: feature channels.
         res_scale: factor on each block's residual branch.

@@ -1,4 +1,4 @@
-"""SE-SRResNet (seed 002, section 2.2): SRResNet whose residual blocks end in squeeze-and-excitation.
+"""SE-SRResNet (Dwivedi et al., section 2.2): SRResNet whose residual blocks end in squeeze-and-excitation.
 
 Each block is ``x + SE(conv3x3(PReLU(conv3x3(x))))``; the rest (9x9 head with PReLU, 3x3 conv and global skip,
 PReLU pixel-shuffle x2 steps, 9x9 reconstruction) is SRResNet's, so the two differ by exactly the SE parameters.
@@ -26,7 +26,7 @@ class SEResidualBlock(ResidualBlock):
         kernel_size: kernel of the two convolutions.
         res_scale: factor on the residual branch.
         act_layer: activation between the convolutions (PReLU, as in SRResNet).
-        norm_layer: optional normalization after each conv (None in seed 002).
+        norm_layer: optional normalization after each conv (None in Dwivedi et al.).
         reduction: channel reduction of the squeeze-and-excitation bottleneck.
 
     Example:
@@ -53,13 +53,13 @@ class SEResidualBlock(ResidualBlock):
 
 
 class SESRResNet(SRResNet):
-    """Attention-enhanced SRResNet of seed 002 (Dwivedi et al., section 2.2): SE residual blocks.
+    """Attention-enhanced SRResNet of Dwivedi et al. (Dwivedi et al., section 2.2): SE residual blocks.
 
     Args:
-        scale: upscaling factor, 2, 3 or 4 (seed 002 uses 4).
+        scale: upscaling factor, 2, 3 or 4 (Dwivedi et al. uses 4).
         n_resblocks: number of residual blocks.
         n_feats: feature channels.
-        batch_norm: BatchNorm after each conv of the blocks and after the body conv (off in seed 002).
+        batch_norm: BatchNorm after each conv of the blocks and after the body conv (off in Dwivedi et al.).
         output_activation: ``"none"`` (linear output) or ``"tanh"`` (``(tanh(x) + 1) / 2``).
         reduction: channel reduction of every block's squeeze-and-excitation.
 

@@ -1,9 +1,9 @@
-"""The attention SRGAN generator of seed 003 (Wu, section 3.1): three-conv GroupNorm blocks with channel attention.
+"""The attention SRGAN generator of Wu (Wu, section 3.1): three-conv GroupNorm blocks with channel attention.
 
 The frame is the SRGAN generator of Ledig et al. (2017) as in the common leftthomas/SRGAN implementation:
 9x9 head + PReLU, residual blocks, 3x3 conv and global skip, PReLU pixel-shuffle x2 steps, a 9x9 output conv and
 ``(tanh(x) + 1) / 2``. Each block's two conv+BN layers become three conv+GroupNorm layers closed by channel
-attention (RCAN's, which the seed cites). The seed's text does not give the number of groups or the attention's
+attention (RCAN's, which the paper cites). The paper's text does not give the number of groups or the attention's
 reduction; 32 groups (GroupNorm's default) and 16 (RCAN's) are the defaults here.
 """
 
@@ -28,7 +28,7 @@ def _check_groups(n_feats: int, norm_groups: int) -> None:
 
 
 class AttentionResidualBlock(nn.Module):
-    """``x + CA(GN(conv(PReLU(GN(conv(PReLU(GN(conv(x)))))))))``, seed 003's residual block.
+    """``x + CA(GN(conv(PReLU(GN(conv(PReLU(GN(conv(x)))))))))``, Wu's residual block.
 
     Args:
         n_feats: feature channels.
@@ -63,13 +63,13 @@ class AttentionResidualBlock(nn.Module):
 
 
 class AttentionSRGANGenerator(SRResNet):
-    """SRGAN generator with attention residual blocks and no BatchNorm, the model of seed 003.
+    """SRGAN generator with attention residual blocks and no BatchNorm, the model of Wu's paper.
 
     SRResNet's frame (same head, body conv, upsampler, tail and state-dict keys) with
     :class:`AttentionResidualBlock` s.
 
     Args:
-        scale: upscaling factor, 2, 3 or 4 (seed 003 uses 4).
+        scale: upscaling factor, 2, 3 or 4 (Wu uses 4).
         n_resblocks: number of residual blocks.
         n_feats: feature channels.
         norm_groups: GroupNorm groups in every block; must divide ``n_feats``.
@@ -100,7 +100,7 @@ class AttentionSRGANGenerator(SRResNet):
         _check_groups(n_feats, norm_groups)
 
         def block(n_feats: int, act_layer: type[nn.Module], norm_layer: type[nn.Module] | None) -> nn.Module:
-            # SRResNet's frame asks for PReLU blocks without BatchNorm; seed 003's block has its own GroupNorm.
+            # SRResNet's frame asks for PReLU blocks without BatchNorm; Wu's block has its own GroupNorm.
             return AttentionResidualBlock(n_feats, norm_groups=norm_groups, reduction=reduction)
 
         super().__init__(

@@ -1,7 +1,7 @@
-"""SRResNet (Ledig et al., CVPR 2017), in the two forms of the seeds.
+"""SRResNet (Ledig et al., CVPR 2017) in two forms: Dwivedi et al.'s (no BatchNorm), Abram & Sadik's (BatchNorm, tanh).
 
-Seed 002 (the default here): 9x9 head with PReLU, 16 residual blocks *without* BatchNorm, a 3x3 conv and a global
-skip, PReLU pixel-shuffle x2 steps and a 9x9 reconstruction conv. Seed 004's baseline is the original SRGAN
+Dwivedi et al. (the default here): 9x9 head with PReLU, 16 residual blocks *without* BatchNorm, a 3x3 conv and a global
+skip, PReLU pixel-shuffle x2 steps and a 9x9 reconstruction conv. Abram & Sadik's baseline is the original SRGAN
 generator: BatchNorm in the blocks and after the body conv, and a tanh output, selected with
 ``batch_norm=True, output_activation="tanh"``; the tanh range [-1, 1] is mapped back to [0, 1].
 """
@@ -27,7 +27,7 @@ class SRResNet(nn.Module):
         n_feats: feature channels.
         batch_norm: BatchNorm after each conv of the blocks and after the body conv (the 2017 original).
         output_activation: ``"none"`` (a linear output in the [0, 1] image range) or ``"tanh"``
-            (``(tanh(x) + 1) / 2``, the seed 004 baseline).
+            (``(tanh(x) + 1) / 2``, Abram & Sadik's baseline).
         block_layer: the residual block class, called as ``block_layer(n_feats, act_layer=nn.PReLU,
             norm_layer=...)``; ``SESRResNet`` passes its SE block (with its reduction bound) here.
 

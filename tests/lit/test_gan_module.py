@@ -16,7 +16,7 @@ from torch import Tensor, nn
 
 from sr_lightning import SRDataModule, SRMetrics, SRModule
 from sr_lightning.lit import NonFiniteLossError, SRGANModule
-from sr_lightning.losses import AdversarialLoss, seed003_losses
+from sr_lightning.losses import AdversarialLoss, wu_attention_srgan_losses
 from sr_lightning.models import SRGANDiscriminator, SRResNet
 
 
@@ -97,7 +97,7 @@ def test_fast_dev_run_trains_both_networks_and_logs_the_gan_metrics(tiny_trainer
 
 # ------------------------------------------------------------------------- the losses and gradients by hand
 def test_generator_loss_reproduces_seed_003_with_the_updated_discriminator(tiny_trainer, tiny_data) -> None:
-    recipe = seed003_losses()
+    recipe = wu_attention_srgan_losses()
     module = SRGANModule(
         _generator(),
         _discriminator(),

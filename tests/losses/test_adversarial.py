@@ -62,7 +62,7 @@ def test_srgan_mode_reproduces_seed_003_generator_term() -> None:
     p_fake = torch.tensor([[0.1], [0.3], [0.8], [0.95]])
     logits = torch.logit(p_fake)
     adversarial = AdversarialLoss("srgan").generator_loss(logits)
-    # seed 003, eq. (1): g_loss = l1_loss + 0.001 * adversarial_loss, adversarial_loss = torch.mean(1 - out_labels)
+    # Wu, eq. (1): g_loss = l1_loss + 0.001 * adversarial_loss, adversarial_loss = torch.mean(1 - out_labels)
     assert (0.001 * adversarial).item() == pytest.approx(0.001 * (1 - 0.1 + 1 - 0.3 + 1 - 0.8 + 1 - 0.95) / 4, rel=1e-6)
 
 

@@ -27,9 +27,18 @@ def test_public_names_are_exported_sorted_and_resolvable() -> None:
         "SobelEdgeLoss",
         "VGGPerceptualLoss",
         "WeightedLoss",
-        "seed000_losses",
-        "seed002_hybrid_loss",
-        "seed002_vanilla_loss",
-        "seed003_losses",
+        "dwivedi_hybrid_loss",
+        "dwivedi_vanilla_loss",
         "sobel_magnitude",
+        "tyagi_msa_gan_losses",
+        "wu_attention_srgan_losses",
     }
+
+
+def test_former_recipe_names_still_work_with_a_deprecation_warning() -> None:
+    import pytest
+
+    with pytest.warns(DeprecationWarning, match="use dwivedi_hybrid_loss"):
+        assert losses.seed002_hybrid_loss is losses.dwivedi_hybrid_loss
+    with pytest.warns(DeprecationWarning, match="use tyagi_msa_gan_losses"):
+        from sr_lightning.losses import seed000_losses  # noqa: F401

@@ -1,4 +1,4 @@
-"""The seed papers' losses, ready-made: the right terms, weights and values on fixed tensors."""
+"""The papers' losses, ready-made: the right terms, weights and values on fixed tensors."""
 
 from __future__ import annotations
 
@@ -13,23 +13,23 @@ from sr_lightning.losses import (
     SobelEdgeLoss,
     SSIMLoss,
     VGGPerceptualLoss,
-    seed000_losses,
-    seed002_hybrid_loss,
-    seed002_vanilla_loss,
-    seed003_losses,
+    dwivedi_hybrid_loss,
+    dwivedi_vanilla_loss,
+    tyagi_msa_gan_losses,
+    wu_attention_srgan_losses,
 )
 
 
-def test_seed002_vanilla_is_mse_ssim_vgg_at_1_01_01() -> None:
-    loss = seed002_vanilla_loss(pretrained=False)
+def test_dwivedi_vanilla_is_mse_ssim_vgg_at_1_01_01() -> None:
+    loss = dwivedi_vanilla_loss(pretrained=False)
     assert loss.weights == {"mse": 1.0, "ssim": 0.1, "vgg": 0.1}
     assert isinstance(loss.terms["mse"], nn.MSELoss) and isinstance(loss.terms["ssim"], SSIMLoss)
     vgg = loss.terms["vgg"]
     assert isinstance(vgg, VGGPerceptualLoss) and vgg.criterion == "mse" and not vgg.pretrained
 
 
-def test_seed002_hybrid_is_lpips_ssim_charbonnier_edge_at_04_03_02_01() -> None:
-    loss = seed002_hybrid_loss(pretrained=False)
+def test_dwivedi_hybrid_is_lpips_ssim_charbonnier_edge_at_04_03_02_01() -> None:
+    loss = dwivedi_hybrid_loss(pretrained=False)
     assert loss.weights == {"lpips": 0.4, "ssim": 0.3, "charbonnier": 0.2, "edge": 0.1}
     kinds = {name: type(term) for name, term in loss.terms.items()}
     assert kinds == {"lpips": LPIPSLoss, "ssim": SSIMLoss, "charbonnier": CharbonnierLoss, "edge": SobelEdgeLoss}
@@ -42,8 +42,8 @@ def test_seed002_hybrid_is_lpips_ssim_charbonnier_edge_at_04_03_02_01() -> None:
     assert parts["ssim"].item() > 0 and parts["edge"].item() > 0
 
 
-def test_seed003_generator_loss_reproduced_on_fixed_tensors() -> None:
-    recipe = seed003_losses()
+def test_wu_generator_loss_reproduced_on_fixed_tensors() -> None:
+    recipe = wu_attention_srgan_losses()
     assert isinstance(recipe.adversarial, AdversarialLoss) and recipe.adversarial.mode == "srgan"
     sr = torch.tensor([[[[0.2, 0.4]]]])
     hr = torch.tensor([[[[0.3, 0.1]]]])
@@ -54,8 +54,8 @@ def test_seed003_generator_loss_reproduced_on_fixed_tensors() -> None:
     assert g_loss.item() == pytest.approx(0.2005, abs=1e-6)
 
 
-def test_seed000_is_mse_vgg_and_vanilla_adversarial() -> None:
-    recipe = seed000_losses(pretrained=False)
+def test_tyagi_is_mse_vgg_and_vanilla_adversarial() -> None:
+    recipe = tyagi_msa_gan_losses(pretrained=False)
     assert recipe.content.weights == {"mse": 1.0, "vgg": 0.006}
     assert recipe.content.terms["vgg"].layer_weights == {"relu5_4": 1.0}
     assert recipe.adversarial.mode == "vanilla" and recipe.adversarial_weight == 1e-3

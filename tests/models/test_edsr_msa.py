@@ -1,4 +1,4 @@
-"""EDSR-MSA (seeds 000/001): blocks with multi-scale attention and progressive x2 -> x4 scale switching."""
+"""EDSR-MSA (Tyagi's thesis): blocks with multi-scale attention and progressive x2 -> x4 scale switching."""
 
 from __future__ import annotations
 

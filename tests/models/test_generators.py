@@ -100,7 +100,7 @@ def test_edsr_baseline_has_published_parameter_count() -> None:
     assert round(params / 1e6, 2) == 1.37
 
 
-def test_edsr_seed004_configuration() -> None:
+def test_edsr_abram_sadik_configuration() -> None:
     net = EDSR(scale=4, n_resblocks=32, n_feats=256, res_scale=0.1)
     blocks = [m for m in net.modules() if isinstance(m, ResidualBlock)]
     assert len(blocks) == 32 and all(b.res_scale == 0.1 for b in blocks)

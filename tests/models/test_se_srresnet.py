@@ -1,4 +1,4 @@
-"""SE-SRResNet (seed 002, section 2.2): SRResNet plus squeeze-and-excitation in every residual block."""
+"""SE-SRResNet (Dwivedi et al., section 2.2): SRResNet plus squeeze-and-excitation in every residual block."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def test_every_block_is_an_se_block_with_reduction_16() -> None:
     for b in blocks:
         assert isinstance(b.attention, ChannelAttention)
         assert b.attention.excite[0].out_channels == 64 // 16
-        assert [type(m) for m in b.body] == [nn.Conv2d, nn.PReLU, nn.Conv2d]  # no BatchNorm in seed 002
+        assert [type(m) for m in b.body] == [nn.Conv2d, nn.PReLU, nn.Conv2d]  # no BatchNorm in Dwivedi et al.
 
 
 @pytest.mark.parametrize(("batch_norm", "reduction"), [(False, 16), (True, 16), (False, 8)])

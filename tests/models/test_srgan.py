@@ -1,4 +1,4 @@
-"""The attention SRGAN generator (seed 003, section 3.1): three-conv GroupNorm blocks with channel attention."""
+"""The attention SRGAN generator (Wu, section 3.1): three-conv GroupNorm blocks with channel attention."""
 
 from __future__ import annotations
 
