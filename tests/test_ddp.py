@@ -130,7 +130,9 @@ def test_two_process_ddp_fit_with_every_callback(tmp_path: Path) -> None:
             functional.psnr_y(generator(item["lr"][None]), item["hr"][None], border=2).item()
             for item in (dataset[i] for i in range(4))
         ]
-    assert float(rows[-1]["val/psnr_y"]) == pytest.approx(sum(scores) / 4, abs=1e-4)
+    # The ranks may run with another thread count than this process: an output an ulp apart can round to the next
+    # 8-bit level, which moves this 4-image mean by up to 4e-5 dB per pixel that flips; 5e-4 covers ten flips.
+    assert float(rows[-1]["val/psnr_y"]) == pytest.approx(sum(scores) / 4, abs=5e-4)
     for share in (scores[0::2], scores[1::2]):  # DistributedSampler's shares: not one rank's mean
         assert float(rows[-1]["val/psnr_y"]) != pytest.approx(sum(share) / 2, abs=1e-3)
     assert "GLOBAL_RANK: 1, MEMBER: 2/2" in result.stdout + result.stderr

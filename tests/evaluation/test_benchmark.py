@@ -74,7 +74,7 @@ def test_command_scores_the_ema_generator_and_writes_table_and_csv(
     # The model row is the protocol's score of the EMA generator, untiled (the tiles are exact for this model).
     expected = _direct_scores(load_generator(tiny_checkpoint), tiny_set, 2)
     assert float(rows[1]["psnr_y"]) == pytest.approx(expected["psnr_y"], abs=1e-4)
-    assert float(rows[1]["ssim"]) == pytest.approx(expected["ssim"], abs=1e-6)
+    assert float(rows[1]["ssim"]) == pytest.approx(expected["ssim"], abs=2e-5)
     raw = _direct_scores(load_generator(tiny_checkpoint, use_ema=False), tiny_set, 2)
     assert abs(raw["psnr_y"] - expected["psnr_y"]) > 1e-3  # the EMA row is not the raw weights' row
     params = sum(p.numel() for p in load_generator(tiny_checkpoint).parameters()) / 1e6

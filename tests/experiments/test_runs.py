@@ -28,7 +28,8 @@ def test_csv_run_has_the_logged_curves_model_params_scale_and_steps(fitted_runs,
     assert run.config["model.init_args.generator.init_args.n_feats"] == 4
     metrics, config = fitted_runs.csv_only / "metrics.csv", fitted_runs.csv_only / "config.yaml"
     assert run.wall_time_s == pytest.approx(metrics.stat().st_mtime - config.stat().st_mtime)
-    assert 0 < run.wall_time_s < 120
+    # File times can have a 1-2 s resolution (0 is possible) and a slow CI machine can take minutes.
+    assert run.wall_time_s is not None and 0 <= run.wall_time_s < 600
 
 
 def test_offline_wandb_run_matches_the_csv_log_of_the_same_fit(fitted_runs, csv_curve) -> None:
@@ -38,7 +39,7 @@ def test_offline_wandb_run_matches_the_csv_log_of_the_same_fit(fitted_runs, csv_
         assert run.curves[key] == csv_curve(fitted_runs.wandb_csv, key)  # both loggers got the same values
     assert not any(key.startswith("val/panel") for key in run.curves)  # images are not curves
     assert run.params == params(scale=2, n_feats=8) and run.scale == 2 and run.steps == 4
-    assert 0 < run.wall_time_s < 120
+    assert run.wall_time_s is not None and 0 <= run.wall_time_s < 600
     assert run.config["run/log_dir"] == str(fitted_runs.wandb_csv)
     by_file = read_wandb_folder(next(fitted_runs.wandb_run.glob("run-*.wandb")))
     assert by_file.curves == run.curves

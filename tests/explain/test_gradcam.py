@@ -82,7 +82,7 @@ def test_maps_are_in_unit_range_per_image_and_an_all_zero_map_stays_zero() -> No
     cam = grad_cam(model, lr)
     assert cam.shape == (2, 1, 12, 12) and cam.min() >= 0
     assert torch.equal(cam.amax(dim=(1, 2, 3)), torch.ones(2))
-    assert torch.allclose(cam[1:], grad_cam(model, lr[1:]), atol=1e-6)  # normalized per image
+    assert torch.allclose(cam[1:], grad_cam(model, lr[1:]), atol=1e-5)  # normalized per image
     zero = grad_cam(NearestUp(), torch.zeros(1, 3, 6, 6), target="luminance")  # activation 0 -> map 0, no NaN
     assert torch.equal(zero, torch.zeros(1, 1, 6, 6))
 

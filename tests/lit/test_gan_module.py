@@ -148,8 +148,11 @@ def test_generator_gradient_includes_the_weighted_adversarial_term(tiny_trainer,
         logits := d1(generator(recorder.batches[0]["lr"])), torch.ones_like(logits)
     )
     grads = torch.autograd.grad(adversarial, list(generator.parameters()))
-    for a, b, grad in zip(with_adv, without, grads, strict=True):
-        torch.testing.assert_close(a - b, -0.1 * grad, atol=1e-6, rtol=1e-4)
+    for a, b, w0, grad in zip(with_adv, without, g0.parameters(), grads, strict=True):
+        # a - b cancels the content step (up to 0.33 on tail.bias): the float32 sums of its ~1152 per-pixel terms
+        # round differently in the combined and the content-only backward, by up to ~1e-4 of that step.
+        atol = 1e-4 * (b - w0.detach()).abs().max().item() + 1e-7
+        torch.testing.assert_close(a - b, -0.1 * grad, atol=atol, rtol=1e-3)
     assert max(g.abs().max().item() for g in grads) > 1e-4  # ... and that gradient is not negligible
 
 

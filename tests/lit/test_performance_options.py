@@ -90,7 +90,10 @@ def test_channels_last_validation_metrics_equal_the_default_layout(tiny_trainer)
     ]
     assert results[0].keys() == results[1].keys() and "val/psnr_y" in results[0]
     for key, value in results[0].items():
-        assert results[1][key] == pytest.approx(value, rel=1e-5, abs=1e-6), key
+        # PSNR/SSIM score 8-bit levels: an output that differs by an ulp across layouts may round to the next level,
+        # which moves these 4-image means by up to 4e-4 (measured); the loss is a plain float mean.
+        scored = key.startswith(("val/psnr", "val/ssim"))
+        assert results[1][key] == (pytest.approx(value, abs=2e-3) if scored else pytest.approx(value, rel=1e-5)), key
 
 
 # ------------------------------------------------------------------------------------------------------ compile
