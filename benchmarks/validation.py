@@ -9,8 +9,8 @@ The quickstart validates on chelsea and coffee (the embedded photos, 451x300 and
 - **after**: the library as it is: two 1-D Gaussian passes, and bicubic scores kept per image after the first
   validation.
 
-Both log the same values (printed, to show it). Times are medians over rounds, and the first validation of the
-"after" variant, which fills the bicubic cache, is reported apart::
+Both log the same values (the largest difference is printed, to show it). Times are medians over rounds, and the
+first validation of the "after" variant, which fills the bicubic cache, is reported apart::
 
     python benchmarks/validation.py                   # quickstart widths (8 x 32), 5 rounds
     python benchmarks/validation.py --rounds 9 --blocks 16 --feats 64
@@ -108,14 +108,15 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     print(f"| before (2-D SSIM, bicubic every time) | {median['before']:.3f} | 1.00 |")
     print(f"| after, first validation (fills the cache) | {first_after:.3f} | {first_after / median['before']:.2f} |")
     print(f"| after, later validations | {median['after']:.3f} | {median['after'] / median['before']:.2f} |")
-    same = all(values["before"][k] == values["after"][k] for k in values["before"] if k.startswith("val/"))
+    keys = [k for k in values["before"] if k.startswith("val/")]
+    difference = max(abs(values["before"][k] - values["after"][k]) for k in keys)
     print(
         f"\nEDSR {args.blocks}x{args.feats} x2 on {args.val_dir or 'chelsea and coffee'}, "
         f"{torch.get_num_threads()} threads, torch {torch.__version__}. "
-        f"Logged values identical in both variants: {same} "
+        f"Largest difference between the logged values of the two variants: {difference:.1e} "
         f"(val/psnr_y {values['after']['val/psnr_y']:.4f}, val/bicubic_ssim {values['after']['val/bicubic_ssim']:.6f})."
     )
-    return {"before": median["before"], "after": median["after"], "first_after": first_after, "same": float(same)}
+    return {"before": median["before"], "after": median["after"], "first_after": first_after, "difference": difference}
 
 
 if __name__ == "__main__":

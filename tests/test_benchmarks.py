@@ -151,6 +151,8 @@ def test_gpu_check_fails_without_a_gpu_instead_of_passing_empty(monkeypatch, cap
 def test_validation_benchmark_compares_equal_values_of_both_variants(tmp_path, write_images, capsys) -> None:
     val = write_images(tmp_path / "val", count=2, size=(40, 48))
     result = _load("validation").main(["--rounds", "1", "--blocks", "1", "--feats", "4", "--val-dir", str(val)])
-    assert result["same"] == 1.0  # the former SSIM and the kept bicubic scores log the same numbers
+    # The two SSIM blurs differ by ~1e-15 in float64 and the kept bicubic scores are the same float64 numbers: the
+    # logged float32 values agree to their last bit, or to one float32 ulp of a value below 50 (4e-6).
+    assert result["difference"] <= 4e-6
     out = capsys.readouterr().out
     assert "| before (2-D SSIM, bicubic every time) |" in out and "| after, later validations |" in out
