@@ -67,7 +67,7 @@ class SRMetrics(Callback):
         if self.bicubic:
             names = outputs.get("name") or [None] * lr.shape[0]
             for name, values in self._bicubic(metrics, lr, hr, names, scale, border).items():
-                metrics[name].update_scores(values)
+                metrics[name].update(scores=values)
 
     def _bicubic(
         self, metrics: nn.ModuleDict, lr: Tensor, hr: Tensor, names: list[str | None], scale: int, border: int

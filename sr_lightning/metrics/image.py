@@ -35,14 +35,15 @@ class _PerImageMean(Metric):
         """The per-image values of a batch (B, 3, H, W) in [0, 1], float64, without adding them."""
         raise NotImplementedError
 
-    def update(self, sr: Tensor, hr: Tensor) -> None:
-        """Add a batch of images (B, 3, H, W) in [0, 1]."""
-        self.update_scores(self.scores(sr, hr))
-
-    def update_scores(self, values: Tensor) -> None:
-        """Add per-image values computed earlier by :meth:`scores` (e.g. cached scores of a fixed baseline)."""
-        self.total += values.double().sum().to(self.total.device)
-        self.count += values.numel()
+    def update(self, sr: Tensor | None = None, hr: Tensor | None = None, *, scores: Tensor | None = None) -> None:
+        """Add a batch of images (B, 3, H, W) in [0, 1], or the per-image ``scores`` of one, computed earlier by
+        :meth:`scores` (the kept scores of a fixed baseline, for example)."""
+        if scores is None:
+            if sr is None or hr is None:
+                raise ValueError(f"{type(self).__name__}.update needs sr and hr, or scores.")
+            scores = self.scores(sr, hr)
+        self.total += scores.double().sum().to(self.total.device)
+        self.count += scores.numel()
 
     def compute(self) -> Tensor:
         if self.count == 0:
