@@ -6,9 +6,10 @@
     sr-lightning benchmark --ckpt <last.ckpt> --data ../shared/benchmarks --sets Set5 --scale 4
 
 Besides LightningCLI's own keys (``trainer``, ``model``, ``data``, ``optimizer``, ``lr_scheduler``,
-``ckpt_path``), the config has ``checkpoint`` (a ModelCheckpoint: ``last.ckpt`` every epoch and the best by
-``val/psnr_y``), ``metrics`` (:class:`~sr_lightning.callbacks.SRMetrics`), ``image_panel``
-(:class:`~sr_lightning.callbacks.ImagePanel`), ``summary`` (:class:`~sr_lightning.callbacks.RunSummary`) and
+``ckpt_path``), the config has ``checkpoint`` (an :class:`~sr_lightning.callbacks.SRCheckpoint`: ``last.ckpt``
+every epoch, written before and after validation, and the best by ``val/psnr_y``, never a NaN), ``metrics``
+(:class:`~sr_lightning.callbacks.SRMetrics`), ``image_panel`` (:class:`~sr_lightning.callbacks.ImagePanel`),
+``summary`` (:class:`~sr_lightning.callbacks.RunSummary`) and
 ``wandb`` (:class:`~sr_lightning.experiments.WandbOptions`): ``--wandb.project NAME`` logs the run to W&B as well,
 next to the config's own logger, offline when W&B cannot be reached::
 
@@ -25,10 +26,9 @@ from typing import Any
 
 import yaml
 from lightning.pytorch import Trainer
-from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
-from sr_lightning.callbacks import ImagePanel, RunSummary, SRMetrics
+from sr_lightning.callbacks import ImagePanel, RunSummary, SRCheckpoint, SRMetrics
 from sr_lightning.data import SRDataModule
 from sr_lightning.experiments.wandb_logger import SRWandbLogger, WandbOptions, cli_wandb_logger
 from sr_lightning.precision import report_precision
@@ -106,7 +106,7 @@ class SRLightningCLI(LightningCLI):
             print(f"Resuming from {config['ckpt_path']}", flush=True)
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
-        parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
+        parser.add_lightning_class_args(SRCheckpoint, "checkpoint")
         parser.set_defaults(CHECKPOINT_DEFAULTS)
         parser.add_lightning_class_args(SRMetrics, "metrics")
         parser.add_lightning_class_args(ImagePanel, "image_panel")

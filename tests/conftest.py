@@ -15,6 +15,8 @@ import pytest
 import torch
 from PIL import Image
 
+from sr_lightning import SRDataModule
+
 # `make gpu-check` sets this: every test marked `gpu` must then run, and one that skips fails instead.
 REQUIRE_GPU = os.environ.get("SR_LIGHTNING_REQUIRE_GPU") == "1"
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -110,6 +112,23 @@ def offline(monkeypatch: pytest.MonkeyPatch) -> OfflineDownloads:
 def write_images() -> Callable[..., Path]:
     """``write_images(folder, count=4, size=(h, w))`` writes small textured PNGs and returns the folder."""
     return _write_images
+
+
+@pytest.fixture
+def tiny_data(tmp_path: Path, write_images) -> Callable[..., SRDataModule]:
+    """``tiny_data(val_images=2, size=(48, 40), **datamodule_overrides)``: x2 patches of 24 px, batches of 2."""
+
+    def make(val_images: int = 2, size: tuple[int, int] = (48, 40), **overrides) -> SRDataModule:
+        options = dict(
+            scale=2,
+            train_dir=str(write_images(tmp_path / "train")),
+            val_dir=str(write_images(tmp_path / "val", val_images, size=size)),
+            patch_size=24,
+            batch_size=2,
+        )
+        return SRDataModule(**{**options, **overrides})
+
+    return make
 
 
 @pytest.fixture

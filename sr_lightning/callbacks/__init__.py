@@ -2,6 +2,7 @@
 worst images, Grad-CAM heatmaps, the run summary, and the progressive scale schedule."""
 
 from sr_lightning.callbacks._image_log import log_image, run_folder
+from sr_lightning.callbacks.checkpoint import SRCheckpoint
 from sr_lightning.callbacks.distribution import FIDKIDMetrics
 from sr_lightning.callbacks.gradcam import GradCAMImages
 from sr_lightning.callbacks.images import ImagePanel, make_panel
@@ -21,6 +22,7 @@ __all__ = [
     "LPIPSMetric",
     "ProgressiveScale",
     "RunSummary",
+    "SRCheckpoint",
     "SRMetrics",
     "format_comparison",
     "log_image",

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import torch
 
+from sr_lightning.data.io import ImageReadError
 from sr_lightning.data.paired import PairedImageDataset
 from sr_lightning.evaluation.benchmark import (
     BenchmarkRow,
@@ -143,11 +144,28 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> list[BenchmarkRow]:
-    """Run the command with ``argv`` (the arguments after ``benchmark``); returns the rows."""
+    """Run the command with ``argv`` (the arguments after ``benchmark``); returns the rows.
+
+    Raises:
+        SystemExit: with one line naming what is wrong: a missing or unreadable checkpoint or data folder, a
+            checkpoint of another scale or with non-finite weights, an unreadable image, missing LPIPS weights.
+    """
     args = _parser().parse_args(argv)
     if args.scale < 1:
         raise SystemExit(f"--scale must be >= 1, got {args.scale}.")
-    rows = run_benchmark(
+    try:
+        rows = _run(args)
+    except (FileNotFoundError, ValueError, ImageReadError) as error:
+        raise SystemExit(f"sr-lightning benchmark: error: {error}") from error
+    print(f"\nx{args.scale}, Y = BT.601, border = {args.scale}" + (", self-ensemble x8" if args.self_ensemble else ""))
+    print(format_markdown(rows))
+    csv_path = write_csv(rows, args.csv or Path(f"benchmark_x{args.scale}.csv"))
+    print(f"\nCSV: {csv_path.resolve()}", flush=True)
+    return rows
+
+
+def _run(args: argparse.Namespace) -> list[BenchmarkRow]:
+    return run_benchmark(
         args.ckpt,
         args.data,
         sets=args.sets,
@@ -162,8 +180,3 @@ def main(argv: Sequence[str] | None = None) -> list[BenchmarkRow]:
         device=args.device,
         verbose=True,
     )
-    print(f"\nx{args.scale}, Y = BT.601, border = {args.scale}" + (", self-ensemble x8" if args.self_ensemble else ""))
-    print(format_markdown(rows))
-    csv_path = write_csv(rows, args.csv or Path(f"benchmark_x{args.scale}.csv"))
-    print(f"\nCSV: {csv_path.resolve()}", flush=True)
-    return rows

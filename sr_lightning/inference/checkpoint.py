@@ -12,7 +12,7 @@ from torch import nn
 
 from sr_lightning.lit.base import load_generator_weights
 
-__all__ = ["generator_config", "load_generator", "read_checkpoint"]
+__all__ = ["check_finite_weights", "generator_config", "load_generator", "read_checkpoint"]
 
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
@@ -78,6 +78,22 @@ def _instantiate(config: dict[str, Any], path: str | Path) -> nn.Module:
         raise ValueError(f"cannot build the generator {config.get('class_path')} saved in {path}: {error}") from error
 
 
+def check_finite_weights(network: nn.Module, source: str | Path) -> None:
+    """Refuse a network whose weights hold NaN or infinity: it would only write black or NaN images.
+
+    Raises:
+        ValueError: naming ``source`` (the file the weights came from) and the first non-finite tensors.
+    """
+    state = network.state_dict()
+    bad = [key for key, value in state.items() if value.is_floating_point() and not bool(torch.isfinite(value).all())]
+    if bad:
+        raise ValueError(
+            f"the weights in {source} are not finite (NaN or inf in {len(bad)} of {len(state)} tensors: "
+            f"{', '.join(bad[:4])}{', ...' if len(bad) > 4 else ''}): the training diverged before this file was "
+            "written. Use an earlier checkpoint."
+        )
+
+
 def _ema_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {k.removeprefix("ema.module."): v for k, v in state.items() if k.startswith("ema.module.")}
 
@@ -101,8 +117,8 @@ def load_generator(
 
     Raises:
         FileNotFoundError: the file does not exist.
-        ValueError: the file is not a checkpoint, names no generator, its weights do not fit the architecture,
-            or the generator cannot upscale by ``scale``; each message names the file.
+        ValueError: the file is not a checkpoint, names no generator, its weights do not fit the architecture or
+            are not finite, or the generator cannot upscale by ``scale``; each message names the file.
     """
     checkpoint = read_checkpoint(path)
     if generator is None:
@@ -111,6 +127,7 @@ def load_generator(
     ema = _ema_state(state) if use_ema else {}
     weights = ema or {k: v for k, v in state.items() if k.startswith("generator.")} or state
     load_generator_weights(generator, path, state_dict={k.removeprefix("generator."): v for k, v in weights.items()})
+    check_finite_weights(generator, path)
     if scale is not None and scale != getattr(generator, "scale", None):
         scales = tuple(getattr(generator, "scales", ()))
         if scale not in scales:

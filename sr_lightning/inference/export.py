@@ -17,7 +17,13 @@ from typing import Any, Literal
 
 from torch import nn
 
-from sr_lightning.inference.checkpoint import _instantiate, generator_config, load_generator, read_checkpoint
+from sr_lightning.inference.checkpoint import (
+    _instantiate,
+    check_finite_weights,
+    generator_config,
+    load_generator,
+    read_checkpoint,
+)
 from sr_lightning.inference.onnx_export import check_image, check_onnx, export_onnx
 from sr_lightning.lit.base import load_generator_weights
 
@@ -77,7 +83,7 @@ def load_safetensors(path: str | Path, generator: nn.Module | None = None) -> nn
     Raises:
         FileNotFoundError: the file does not exist.
         ValueError: it is not a safetensors file, names no generator config (pass ``generator``), or its weights
-            do not fit the architecture; each message names the file.
+            do not fit the architecture or are not finite; each message names the file.
     """
     from safetensors import safe_open
 
@@ -98,6 +104,7 @@ def load_safetensors(path: str | Path, generator: nn.Module | None = None) -> nn
             )
         generator = _instantiate(json.loads(metadata["generator"]), path)
     load_generator_weights(generator, path, state_dict=state)
+    check_finite_weights(generator, path)
     scale = int(metadata.get("scale", 0))
     if scale and scale in tuple(getattr(generator, "scales", ())):
         generator.scale = scale  # a multi-scale model exported at another of its scales

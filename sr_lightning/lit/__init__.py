@@ -1,9 +1,20 @@
 """LightningModules: the pixel-loss :class:`SRModule` and the adversarial :class:`SRGANModule`, both on
 :class:`SRBaseModule` (generator, optional :class:`ModelEMA`, evaluation steps)."""
 
-from sr_lightning.lit.base import SRBaseModule, load_generator_weights
+from sr_lightning.lit.base import NonFiniteLossError, NonFiniteWeightsError, SRBaseModule, load_generator_weights
+from sr_lightning.lit.checkpoint_io import AtomicCheckpointIO, CheckpointReadError
 from sr_lightning.lit.ema import ModelEMA
-from sr_lightning.lit.gan_module import NonFiniteLossError, SRGANModule
+from sr_lightning.lit.gan_module import SRGANModule
 from sr_lightning.lit.sr_module import SRModule
 
-__all__ = ["ModelEMA", "NonFiniteLossError", "SRBaseModule", "SRGANModule", "SRModule", "load_generator_weights"]
+__all__ = [
+    "AtomicCheckpointIO",
+    "CheckpointReadError",
+    "ModelEMA",
+    "NonFiniteLossError",
+    "NonFiniteWeightsError",
+    "SRBaseModule",
+    "SRGANModule",
+    "SRModule",
+    "load_generator_weights",
+]

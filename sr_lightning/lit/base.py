@@ -10,10 +10,22 @@ import lightning as L
 import torch
 from torch import Tensor, nn
 
+from sr_lightning.lit.checkpoint_io import install_atomic_checkpoint_io
 from sr_lightning.lit.ema import ModelEMA
 from sr_lightning.losses import WeightedLoss
 
-__all__ = ["SRBaseModule", "load_generator_weights", "loss_with_terms"]
+__all__ = ["NonFiniteLossError", "NonFiniteWeightsError", "SRBaseModule", "load_generator_weights", "loss_with_terms"]
+
+# Steps skipped for a non-finite loss: the total, and how many in a row (the run stops at max_consecutive_skips).
+_SKIP_COUNTERS = ("skipped_steps", "consecutive_skips")
+
+
+class NonFiniteLossError(RuntimeError):
+    """Too many consecutive training steps had a NaN or infinite loss."""
+
+
+class NonFiniteWeightsError(RuntimeError):
+    """The weights became NaN or infinite: nothing is saved, the last good checkpoint stays as it was."""
 
 
 def loss_with_terms(loss: nn.Module, sr: Tensor, hr: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
@@ -45,10 +57,14 @@ class SRBaseModule(L.LightningModule):
             pay the compilation (tens of seconds with ``inductor``).
         compile_backend: the ``torch.compile`` backend, ``"inductor"`` (fused kernels) or e.g. ``"eager"`` or
             ``"aot_eager"`` to check the capture without code generation.
+        max_consecutive_skips: a training step whose generator output or loss is NaN or infinite is skipped
+            (nothing is stepped; ``train/skipped_steps`` counts it); after this many in a row the run stops with
+            :class:`NonFiniteLossError`.
 
     Raises:
-        ValueError: a generator without an integer ``scale``, or, with ``compile_generator``, a
-            ``compile_backend`` torch does not know.
+        ValueError: a generator without an integer ``scale``, a ``max_consecutive_skips`` below 1, or, with
+            ``compile_generator``, a ``compile_backend`` torch does not know.
+        NonFiniteWeightsError: when a checkpoint would be saved with NaN or infinite weights (none is written).
 
     Example:
         >>> import torch
@@ -68,10 +84,13 @@ class SRBaseModule(L.LightningModule):
         channels_last: bool = False,
         compile_generator: bool = False,
         compile_backend: str = "inductor",
+        max_consecutive_skips: int = 10,
     ) -> None:
         super().__init__()
         if not isinstance(getattr(generator, "scale", None), int):
             raise ValueError(f"generator {type(generator).__name__} needs an integer `scale` attribute.")
+        if max_consecutive_skips < 1:
+            raise ValueError(f"max_consecutive_skips must be at least 1, got {max_consecutive_skips!r}.")
         backends = torch._dynamo.list_backends(exclude_tags=()) if compile_generator else [compile_backend]
         if compile_backend not in backends:
             raise ValueError(
@@ -86,6 +105,9 @@ class SRBaseModule(L.LightningModule):
         self.compile_generator = compile_generator
         self.compile_backend = compile_backend
         self._compiled_generator: Callable[[Tensor], Tensor] | None = None
+        self.max_consecutive_skips = max_consecutive_skips
+        for counter in _SKIP_COUNTERS:  # in the state dict, so checkpoints restore them exactly
+            self.register_buffer(counter, torch.zeros((), dtype=torch.long))
 
     @property
     def scale(self) -> int:
@@ -123,6 +145,10 @@ class SRBaseModule(L.LightningModule):
         return state
 
     def setup(self, stage: str) -> None:
+        """Check that data and generator agree on the scale, and make the Trainer write checkpoints atomically
+        (:class:`~sr_lightning.lit.checkpoint_io.AtomicCheckpointIO`, unless it has a checkpoint plugin of its own)."""
+        if self._trainer is not None:
+            install_atomic_checkpoint_io(self._trainer)
         datamodule = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
         data_scale = getattr(datamodule, "scale", None)
         if data_scale is not None and data_scale != self.scale:
@@ -130,6 +156,44 @@ class SRBaseModule(L.LightningModule):
                 f"The data scale ({data_scale}) differs from the generator's scale ({self.scale}); "
                 "set data.scale and the generator's scale to the same value."
             )
+
+    # ----------------------------------------------------------------------------------- non-finite guard
+    @staticmethod
+    def _all_finite(*tensors: Tensor | None) -> bool:
+        return all(t is None or bool(torch.isfinite(t).all()) for t in tensors)
+
+    def _skip(self, what: str, batch_size: int) -> None:
+        """Count a step skipped because ``what`` was not finite; raise after ``max_consecutive_skips`` in a row."""
+        self.skipped_steps += 1
+        self.consecutive_skips += 1
+        self.log("train/skipped_steps", self.skipped_steps.float(), batch_size=batch_size)
+        if int(self.consecutive_skips) >= self.max_consecutive_skips:
+            raise NonFiniteLossError(
+                f"{int(self.consecutive_skips)} consecutive training steps were skipped because {what} was not finite "
+                f"(last at global step {self.global_step}). Lower the learning rate, clip gradients, try bf16-mixed "
+                "instead of 16-mixed, or check the data for NaNs. The checkpoints written so far hold finite weights."
+            )
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Refuse to save non-finite weights: they would poison every later resume, upscale and export."""
+        bad = [
+            key
+            for key, value in checkpoint["state_dict"].items()
+            if value.is_floating_point() and not bool(torch.isfinite(value).all())
+        ]
+        if bad:
+            total = len(checkpoint["state_dict"])
+            raise NonFiniteWeightsError(
+                f"the weights are not finite at global step {self.global_step} (NaN or inf in {len(bad)} of {total} "
+                f"tensors: {', '.join(bad[:4])}{', ...' if len(bad) > 4 else ''}); no checkpoint was written, the last "
+                "good one is unchanged. Lower the learning rate or clip gradients, and resume from it."
+            )
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Checkpoints of earlier versions have no skip counters: they start at 0."""
+        state = checkpoint.get("state_dict", {})
+        for counter in _SKIP_COUNTERS:
+            state.setdefault(counter, torch.zeros((), dtype=torch.long))
 
     def update_ema(self) -> None:
         """Move the EMA towards the generator; call after each generator optimizer step."""

@@ -15,14 +15,10 @@ from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor, nn
 
 from sr_lightning.lit._hparams import save_config
-from sr_lightning.lit.base import SRBaseModule, load_generator_weights, loss_with_terms
+from sr_lightning.lit.base import NonFiniteLossError, SRBaseModule, load_generator_weights, loss_with_terms
 from sr_lightning.losses import AdversarialLoss
 
 __all__ = ["NonFiniteLossError", "SRGANModule"]
-
-
-class NonFiniteLossError(RuntimeError):
-    """Too many consecutive training steps had a NaN or infinite loss."""
 
 
 class SRGANModule(SRBaseModule):
@@ -102,17 +98,14 @@ class SRGANModule(SRBaseModule):
             channels_last=channels_last,
             compile_generator=compile_generator,
             compile_backend=compile_backend,
+            max_consecutive_skips=max_consecutive_skips,
         )
         networks = ["generator", "discriminator", "content_loss", "adversarial_loss"]
         save_config(self, [*networks, "optimizer_g", "optimizer_d", "scheduler_g", "scheduler_d"])
         if scheduler_interval not in ("step", "epoch"):
             raise ValueError(f"scheduler_interval must be 'step' or 'epoch', got {scheduler_interval!r}.")
-        for name, value in (
-            ("discriminator_steps", discriminator_steps),
-            ("max_consecutive_skips", max_consecutive_skips),
-        ):
-            if value < 1:
-                raise ValueError(f"{name} must be at least 1, got {value!r}.")
+        if discriminator_steps < 1:
+            raise ValueError(f"discriminator_steps must be at least 1, got {discriminator_steps!r}.")
         if adversarial_weight < 0 or adversarial_ramp_steps < 0 or pretrain_steps < 0:
             raise ValueError("adversarial_weight, adversarial_ramp_steps and pretrain_steps must not be negative.")
         self.automatic_optimization = False
@@ -128,9 +121,8 @@ class SRGANModule(SRBaseModule):
         self.scheduler_interval = scheduler_interval
         self.gradient_clip_norm_g = gradient_clip_norm_g
         self.gradient_clip_norm_d = gradient_clip_norm_d
-        self.max_consecutive_skips = max_consecutive_skips
-        # Counters live in the state dict, so checkpoints restore them exactly.
-        for counter in ("generator_steps", "discriminator_updates", "skipped_steps", "consecutive_skips"):
+        # Counters live in the state dict, so checkpoints restore them exactly (the skip counters: SRBaseModule).
+        for counter in ("generator_steps", "discriminator_updates"):
             self.register_buffer(counter, torch.zeros((), dtype=torch.long))
 
     # ----------------------------------------------------------------------------------------------- losses
@@ -215,21 +207,6 @@ class SRGANModule(SRBaseModule):
             self.log("train/generator_steps", self.generator_steps.float(), batch_size=batch_size)
         self.untoggle_optimizer(optimizer)
         return finite
-
-    @staticmethod
-    def _all_finite(*tensors: Tensor | None) -> bool:
-        return all(t is None or bool(torch.isfinite(t).all()) for t in tensors)
-
-    def _skip(self, what: str, batch_size: int) -> None:
-        self.skipped_steps += 1
-        self.consecutive_skips += 1
-        self.log("train/skipped_steps", self.skipped_steps.float(), batch_size=batch_size)
-        if int(self.consecutive_skips) >= self.max_consecutive_skips:
-            raise NonFiniteLossError(
-                f"{int(self.consecutive_skips)} consecutive training steps were skipped because {what} was not finite "
-                f"(last at global step {self.global_step}). Lower the learning rates, clip gradients "
-                "(gradient_clip_norm_g/_d), try bf16-mixed instead of 16-mixed, or check the data for NaNs."
-            )
 
     def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
         """Clip each network's gradients; Lightning calls this after the AMP scaler unscaled them."""

@@ -33,6 +33,8 @@ class SRModule(SRBaseModule):
         channels_last: generator weights and inputs in channels-last memory format (see :class:`SRBaseModule`).
         compile_generator: ``torch.compile`` the generator's training forward; checkpoints keep their keys.
         compile_backend: the ``torch.compile`` backend (``"inductor"``, or ``"eager"``/``"aot_eager"``).
+        max_consecutive_skips: a step whose output or loss is not finite is skipped (nothing is stepped,
+            ``train/skipped_steps`` counts it); this many in a row stop the run with a ``NonFiniteLossError``.
 
     Example:
         >>> import torch
@@ -51,6 +53,7 @@ class SRModule(SRBaseModule):
         channels_last: bool = False,
         compile_generator: bool = False,
         compile_backend: str = "inductor",
+        max_consecutive_skips: int = 10,
     ) -> None:
         super().__init__(
             generator,
@@ -58,6 +61,7 @@ class SRModule(SRBaseModule):
             channels_last=channels_last,
             compile_generator=compile_generator,
             compile_backend=compile_backend,
+            max_consecutive_skips=max_consecutive_skips,
         )
         save_config(self, ["generator", "loss"])
         self.loss = loss if loss is not None else nn.L1Loss()
@@ -68,9 +72,13 @@ class SRModule(SRBaseModule):
         :class:`~sr_lightning.losses.WeightedLoss`). Subclasses add terms here."""
         return loss_with_terms(self.loss, sr, hr)
 
-    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
+    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor | None:
         sr = self(batch["lr"])
         loss, terms = self.compute_loss(sr, batch["hr"])
+        if not self._all_finite(sr, loss):
+            self._skip("the generator output or the loss", sr.shape[0])
+            return None  # Lightning skips the backward pass and the optimizer step
+        self.consecutive_skips.zero_()
         self._log_loss("train", loss, terms, sr.shape[0])
         return loss
 

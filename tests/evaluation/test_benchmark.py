@@ -124,4 +124,19 @@ def test_missing_lpips_weights_offline_name_the_file(
 ) -> None:
     args = ["benchmark", "--ckpt", str(tiny_checkpoint), "--data", str(tiny_set), "--sets", "tiny", "--scale", "2"]
     with pytest.raises(MissingWeightsError, match=rf"alexnet-owt-7be5be79\.pth.*{torch_home}/hub/checkpoints"):
-        run([*args, "--csv", str(tmp_path / "t.csv")])  # --lpips alex is the default
+        run_benchmark([tiny_checkpoint], tiny_set, sets=["tiny"], scale=2)  # lpips="alex" is the default
+    # The command says the same in one line, without a traceback.
+    with pytest.raises(SystemExit, match=r"^sr-lightning benchmark: error: .*alexnet-owt-7be5be79\.pth"):
+        run([*args, "--csv", str(tmp_path / "t.csv")])
+
+
+def test_command_errors_are_one_line(tiny_checkpoint: Path, tiny_set: Path, tmp_path: Path) -> None:
+    args = ["benchmark", "--data", str(tiny_set), "--sets", "tiny", "--scale", "2", "--lpips", "none"]
+    with pytest.raises(SystemExit, match=r"^sr-lightning benchmark: error: checkpoint .*missing\.ckpt does not exist"):
+        run([*args, "--ckpt", str(tmp_path / "missing.ckpt")])
+    junk = tmp_path / "junk.ckpt"
+    junk.write_bytes(b"not a checkpoint")
+    with pytest.raises(SystemExit, match=r"^sr-lightning benchmark: error: .*junk\.ckpt is not a readable checkpoint"):
+        run([*args, "--ckpt", str(junk)])
+    with pytest.raises(SystemExit, match=r"^sr-lightning benchmark: error: .*cannot upscale x4"):
+        run([*args[:-4], "--scale", "4", "--lpips", "none", "--ckpt", str(tiny_checkpoint)])

@@ -79,6 +79,7 @@ def test_hyperparameters_leave_networks_out_of_checkpoints_outside_the_cli() -> 
         "channels_last": False,
         "compile_generator": False,
         "compile_backend": "inductor",
+        "max_consecutive_skips": 10,
     }
 
 
