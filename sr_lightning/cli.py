@@ -21,7 +21,6 @@ from __future__ import annotations
 import importlib
 import sys
 import warnings
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -32,6 +31,7 @@ from sr_lightning.callbacks import ImagePanel, RunSummary, SRCheckpoint, SRMetri
 from sr_lightning.data import SRDataModule
 from sr_lightning.experiments.wandb_logger import SRWandbLogger, WandbOptions, cli_wandb_logger
 from sr_lightning.precision import report_precision
+from sr_lightning.resume import find_last_checkpoint, resume_checkpoint
 
 __all__ = ["SRLightningCLI", "find_last_checkpoint", "main", "run"]
 
@@ -45,51 +45,18 @@ CHECKPOINT_DEFAULTS = {
 }
 
 
-def _get(config: Any, dotted: str) -> Any:
-    for key in dotted.split("."):
-        if config is None:
-            return None
-        config = config.get(key) if hasattr(config, "get") else getattr(config, key, None)
-    return config
-
-
-def find_last_checkpoint(config: Any) -> Path:
-    """The newest ``last.ckpt`` of the runs this config writes (``--ckpt_path last``).
-
-    Lightning looks for ``last`` only in the current run's checkpoint folder, which is a new ``version_N`` for
-    every run, so an interrupted run would silently start again from scratch. Here ``last`` means the newest
-    ``last.ckpt`` under ``checkpoint.dirpath`` if set, else under the logger's ``save_dir/name`` (else
-    ``default_root_dir/lightning_logs``). The resumed run logs to a new version folder, so nothing of the
-    interrupted run's files (CSV, panels, checkpoints) is overwritten.
-
-    Raises:
-        FileNotFoundError: naming the folder searched when it holds no ``last.ckpt``.
-    """
-    dirpath = _get(config, "checkpoint.dirpath")
-    if dirpath:
-        root = Path(dirpath)
-    else:
-        logger_args = _get(config, "trainer.logger.init_args") or {}
-        save_dir = _get(logger_args, "save_dir") or _get(config, "trainer.default_root_dir") or "."
-        root = Path(save_dir) / (_get(logger_args, "name") or "lightning_logs")
-    found = sorted(root.glob("**/last.ckpt"), key=lambda p: p.stat().st_mtime) if root.is_dir() else []
-    if not found:
-        raise FileNotFoundError(
-            f"--ckpt_path last: no last.ckpt under {root.resolve()}; pass the checkpoint's path instead."
-        )
-    return found[-1]
-
-
 def _has_precision_plugin(plugins: Any) -> bool:
     plugins = plugins if isinstance(plugins, list) else [plugins] if plugins else []
-    names = [str(_get(p, "class_path") or p) if not isinstance(p, str) else p for p in plugins]
+    names = [p if isinstance(p, str) else str(p.get("class_path") if hasattr(p, "get") else p) for p in plugins]
     return any("precision" in name.lower() for name in names)
 
 
 class SRLightningCLI(LightningCLI):
     """LightningCLI for any LightningModule (``model.class_path``) with :class:`SRDataModule` as data.
 
-    ``--ckpt_path last`` resumes the newest run of the same config (see :func:`find_last_checkpoint`). A config
+    ``--ckpt_path last`` resumes the newest usable run of the same config (see
+    :func:`~sr_lightning.resume.find_last_checkpoint`); a checkpoint, named either way, must fit the config's model
+    (:func:`~sr_lightning.resume.resume_checkpoint`). A config
     that leaves ``trainer.precision`` unset trains with the precision that suits the machine
     (:func:`~sr_lightning.precision.resolve_precision`: mixed on CUDA, 32 on a CPU); the run prints which and why.
     """
@@ -101,9 +68,19 @@ class SRLightningCLI(LightningCLI):
         trainer = config.get("trainer")
         if trainer is not None and not _has_precision_plugin(trainer.get("plugins")):  # a plugin decides for itself
             trainer["precision"] = report_precision(trainer.get("precision"), trainer.get("accelerator"))
-        if config.get("ckpt_path") == "last":
-            config["ckpt_path"] = str(find_last_checkpoint(config))
-            print(f"Resuming from {config['ckpt_path']}", flush=True)
+        if config.get("ckpt_path"):
+            # The model as a saved config.yaml spells it (class paths as strings), which is how checkpoints record it.
+            dumped = yaml.safe_load(self._parser(self.subcommand).dump(config, skip_none=False))
+            config["ckpt_path"] = resume_checkpoint(config, self.subcommand, model_config=dumped.get("model"))
+
+    def _parse_ckpt_path(self) -> None:
+        """Build the model from the config, not from the checkpoint's hyperparameters.
+
+        LightningCLI replaces the config's model with the one a ``--ckpt_path`` file records (so an SRGAN checkpoint
+        tested under an SRModule config would run the SRGAN, and ``--model...n_feats`` would be ignored), but only
+        for a file, not for ``last``. Here every checkpoint is checked against the config instead
+        (:func:`~sr_lightning.resume.check_checkpoint_fits`): a mismatch is an error that names both.
+        """
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_lightning_class_args(SRCheckpoint, "checkpoint")

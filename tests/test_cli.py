@@ -64,7 +64,7 @@ def test_quickstart_fit_writes_run_folder_then_resumes(tmp_path, train_dir, caps
 
 def test_ckpt_path_last_without_a_previous_run_is_a_clear_error(tmp_path, train_dir) -> None:
     args = ["fit", "--config", str(CONFIGS / "quickstart.yaml"), *_tiny_overrides(tmp_path, train_dir)]
-    with pytest.raises(FileNotFoundError, match=r"no last\.ckpt under"):
+    with pytest.raises(FileNotFoundError, match=r"no usable last\.ckpt under"):
         main([*args, "--ckpt_path=last"])
 
 
@@ -82,3 +82,53 @@ def test_run_config_tests_a_checkpoint_on_set5(tmp_path, train_dir, set5_root, c
     assert metrics["test/bicubic_psnr_y"].item() == pytest.approx(33.66, abs=0.03)
     assert metrics["test/bicubic_ssim_y"].item() == pytest.approx(0.9299, abs=0.001)
     assert "Test (Y: BT.601" in printed
+
+
+# ---------------------------------------------------------------------------------------------- resume rules
+def _two_runs(tmp_path: Path, train_dir: Path) -> tuple[list[str], Path, Path]:
+    """Two short runs of the quickstart; the fit arguments and both last.ckpt, oldest first."""
+    args = ["fit", "--config", str(CONFIGS / "quickstart.yaml"), *_tiny_overrides(tmp_path, train_dir)]
+    main(args)
+    main(args)
+    runs = tmp_path / "runs" / "quickstart"
+    return args, runs / "version_0" / "checkpoints" / "last.ckpt", runs / "version_1" / "checkpoints" / "last.ckpt"
+
+
+def test_ckpt_path_last_passes_over_a_broken_newest_checkpoint(tmp_path, train_dir, capsys) -> None:
+    args, older, newest = _two_runs(tmp_path, train_dir)
+    data = newest.read_bytes()
+    newest.write_bytes(data[: len(data) // 3])  # what a save killed halfway once left behind
+    capsys.readouterr()
+    resumed = main([*args, "--trainer.max_epochs=2", "--ckpt_path=last"])
+    assert Path(resumed.trainer.ckpt_path) == older
+    out = capsys.readouterr().out
+    assert f"passed over 1 newer unusable last.ckpt:\n  {newest} is not a readable checkpoint" in out
+    for path in newest.parents[2].rglob("last.ckpt"):  # the resumed run's too
+        path.write_bytes(b"")
+    with pytest.raises(FileNotFoundError, match=r"no usable last\.ckpt under .*\n  .*the file is empty"):
+        main([*args, "--trainer.max_epochs=2", "--ckpt_path=last"])
+
+
+def test_an_explicit_unreadable_checkpoint_is_named(tmp_path, train_dir) -> None:
+    args = ["--config", str(CONFIGS / "quickstart.yaml"), *_tiny_overrides(tmp_path, train_dir)]
+    junk = tmp_path / "junk.ckpt"
+    junk.write_bytes(b"\x00" * 100)
+    for command in ("fit", "test"):
+        with pytest.raises(ValueError, match=rf"{junk} is not a readable checkpoint: it is not a PyTorch zip"):
+            main([command, *args, f"--ckpt_path={junk}", f"--data.test_dir={train_dir}"])
+
+
+def test_a_checkpoint_of_another_model_is_an_error_naming_both(tmp_path, train_dir) -> None:
+    args, _, checkpoint = _two_runs(tmp_path, train_dir)
+    with pytest.raises(ValueError, match=r"n_feats: 16 in the config, 8 in the checkpoint"):
+        main([*args, "--model.init_args.generator.init_args.n_feats=16", f"--ckpt_path={checkpoint}"])
+    srgan = [
+        "--model=sr_lightning.lit.SRGANModule",
+        "--model.init_args.generator=sr_lightning.models.SRResNet",
+        "--model.init_args.discriminator=sr_lightning.models.SRGANDiscriminator",
+    ]
+    with pytest.raises(ValueError, match=r"model: sr_lightning\.lit\.SRGANModule in the config, .*SRModule in the"):
+        main(["test", "--config", str(CONFIGS / "quickstart.yaml"), *srgan, f"--ckpt_path={checkpoint}"])
+    # The same rule for `last`: the newest run is the SRModule one.
+    with pytest.raises(ValueError, match=r"n_feats: 16 in the config, 8 in the checkpoint"):
+        main([*args, "--model.init_args.generator.init_args.n_feats=16", "--ckpt_path=last"])

@@ -24,9 +24,9 @@ class SRCheckpoint(ModelCheckpoint):
       value improved (``ModelCheckpoint`` may only refresh it together with a top-k checkpoint), at every
       ``every_n_train_steps`` step even before the monitored value exists (the first validation), and at the end of
       every training epoch.
-    - With ``save_last_before_validation`` that end-of-epoch ``last.ckpt`` is written after the epoch's last
-      training batch, *before* its validation, so a validation that fails (a broken image, a metric that raises)
-      cannot take the epoch's training with it. The validation then writes it again, with its scores.
+    - With ``save_last_before_validation`` that end-of-epoch ``last.ckpt`` is also written when the epoch's
+      validation starts, so a validation that fails (a broken image, a metric that raises) cannot take the epoch's
+      training with it. The validation then writes it again, with its scores.
     - A monitored value that is NaN or infinite is never ranked: no ``best-...-psnr_ynan.ckpt``, and a finite best
       is never replaced by one. A warning names the value.
 
@@ -65,19 +65,30 @@ class SRCheckpoint(ModelCheckpoint):
             return
         super()._save_topk_checkpoint(trainer, monitor_candidates)
 
+    def _write_last(self, trainer: L.Trainer) -> None:
+        """Write last.ckpt now, leaving ModelCheckpoint's own bookkeeping (this step's top-k save) as it was."""
+        saved = self._last_global_step_saved
+        self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+        self._last_global_step_saved = saved
+
     def on_train_batch_end(
         self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
         writes = self._last_writes
         super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
-        if not self._fitting(trainer) or self._last_writes != writes:
-            return
-        step_due = self._every_n_train_steps >= 1 and trainer.global_step % self._every_n_train_steps == 0
-        epoch_end = self.save_last_before_validation and trainer.fit_loop.epoch_loop.batch_progress.is_last_batch
-        if step_due or epoch_end:
-            saved = self._last_global_step_saved
-            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
-            self._last_global_step_saved = saved  # the top-k checkpoint of this step still follows the validation
+        # The last batch of an epoch is left to the end-of-epoch saves: Lightning resumes a checkpoint written there
+        # (inside on_train_batch_end of the last batch) into a wrong epoch count.
+        due = self._every_n_train_steps >= 1 and trainer.global_step % self._every_n_train_steps == 0
+        last_batch = trainer.fit_loop.epoch_loop.batch_progress.is_last_batch
+        if due and not last_batch and self._fitting(trainer) and self._last_writes == writes:
+            self._write_last(trainer)
+
+    def on_validation_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # The epoch's training is complete (its last batch, step schedulers and counters): the state a validation
+        # that fails would otherwise take with it. Resuming from it skips the validation, as from any last.ckpt.
+        epoch_end = trainer.fit_loop.epoch_loop.batch_progress.is_last_batch
+        if self.save_last_before_validation and epoch_end and self._fitting(trainer):
+            self._write_last(trainer)
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         writes = self._last_writes

@@ -37,7 +37,7 @@ def _rawmode(im: Image.Image) -> str:
     """The raw pixel layout Pillow will decode the file with (``"RGB;16B"`` for 16-bit RGB PNG), or ``""``."""
     if not im.tile:
         return ""
-    args = im.tile[0].args
+    args = im.tile[0][3]  # a named tuple's ``args`` from Pillow 11, a plain (decoder, extents, offset, args) before
     if isinstance(args, tuple):
         args = args[0] if args else ""
     return args if isinstance(args, str) else ""
@@ -61,7 +61,8 @@ def _read_png_16bit_colour(path: Path, rawmode: str) -> np.ndarray:
         high.load()
         high_bytes = np.asarray(high, dtype=np.uint16)
     with Image.open(path) as low:
-        low.tile = [low.tile[0]._replace(args=rawmode.replace(";16B", ";16L"))]
+        tile, args = low.tile[0], rawmode.replace(";16B", ";16L")
+        low.tile = [tile._replace(args=args) if hasattr(tile, "_replace") else (*tile[:3], args)]  # Pillow < 11
         low.load()
         low_bytes = np.asarray(low, dtype=np.uint16)
     return high_bytes * 256 + low_bytes

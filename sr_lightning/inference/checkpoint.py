@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import warnings
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -11,38 +10,35 @@ import torch
 from torch import nn
 
 from sr_lightning.lit.base import load_generator_weights
+from sr_lightning.lit.checkpoint_io import CheckpointReadError, describe_unreadable
 
 __all__ = ["check_finite_weights", "generator_config", "load_generator", "read_checkpoint"]
 
 
-def read_checkpoint(path: str | Path) -> dict[str, Any]:
+def read_checkpoint(path: str | Path, mmap: bool = False) -> dict[str, Any]:
     """The contents of a Lightning checkpoint, read with ``weights_only=True`` (no pickled code runs).
+
+    Args:
+        path: the ``.ckpt`` file.
+        mmap: map the tensors from the file instead of reading them (fast: for looking at a checkpoint's metadata).
 
     Raises:
         FileNotFoundError: the file does not exist.
-        ValueError: the file is not a Lightning checkpoint (truncated, another format, a pickle with code, or a
-            plain state dict without ``state_dict``).
+        CheckpointReadError: (a ``ValueError``) the file is not a Lightning checkpoint (empty, truncated, another
+            format, a pickle with code, or a plain state dict without ``state_dict``); the message says which.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} does not exist.")
     try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
     except Exception as error:
-        if not zipfile.is_zipfile(path):  # torch.save writes zip files; torch.load's message would be misleading
-            reason = "it is not a PyTorch zip checkpoint (another format, or truncated)"
-        elif "Weights only load failed" in str(error):
-            found = [line.strip() for line in str(error).splitlines() if "Unsupported global" in line]
-            reason = "it holds pickled Python objects, which weights_only=True does not load" + "".join(
-                f" ({line})" for line in found[:1]
-            )
-        else:
-            reason = str(error)
-        raise ValueError(
-            f"{path} is not a readable checkpoint: {reason}. Pass a .ckpt written by `sr-lightning fit`."
+        raise CheckpointReadError(
+            f"{path} is not a readable checkpoint: {describe_unreadable(path, error)}. Pass a .ckpt written by "
+            "`sr-lightning fit` (or Lightning's Trainer)."
         ) from error
     if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get("state_dict"), dict):
-        raise ValueError(f"{path} is not a Lightning checkpoint: it has no 'state_dict' entry.")
+        raise CheckpointReadError(f"{path} is not a Lightning checkpoint: it has no 'state_dict' entry.")
     return checkpoint
 
 

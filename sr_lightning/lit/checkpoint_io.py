@@ -22,7 +22,7 @@ from typing import Any
 import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
-__all__ = ["AtomicCheckpointIO", "CheckpointReadError", "install_atomic_checkpoint_io"]
+__all__ = ["AtomicCheckpointIO", "CheckpointReadError", "install_atomic_checkpoint_io", "remove_stale_temporaries"]
 
 
 class CheckpointReadError(ValueError):
@@ -33,11 +33,15 @@ def _is_local(path: str | Path) -> bool:
     return "://" not in str(path) or str(path).startswith("file://")
 
 
-def _temporaries(path: Path) -> list[Path]:
-    pattern = re.compile(rf"^\.{re.escape(path.name)}\.(\d+)\.[^.]+\.tmp$")
-    if not path.parent.is_dir():
+_TEMPORARY = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[^.]+\.tmp$")
+
+
+def _temporaries(folder: Path) -> list[tuple[Path, int]]:
+    """The temporary files of this writer in ``folder``, with the process id that wrote each."""
+    if not folder.is_dir():
         return []
-    return [p for p in path.parent.iterdir() if pattern.match(p.name)]
+    found = [(path, _TEMPORARY.match(path.name)) for path in folder.iterdir()]
+    return [(path, int(match["pid"])) for path, match in found if match]
 
 
 def _process_alive(pid: int) -> bool:
@@ -50,14 +54,13 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
-def remove_stale_temporaries(path: Path) -> list[Path]:
-    """Delete the temporary files that killed writers of ``path`` left behind; return them.
+def remove_stale_temporaries(folder: Path) -> list[Path]:
+    """Delete the temporary files that killed writers left in ``folder``; return them.
 
     A temporary of a process that is still running (another run writing to the same folder) is left alone.
     """
     removed = []
-    for temporary in _temporaries(path):
-        pid = int(temporary.name.split(".")[-3])
+    for temporary, pid in _temporaries(folder):
         if pid != os.getpid() and _process_alive(pid):
             continue
         with contextlib.suppress(FileNotFoundError):
@@ -101,8 +104,9 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     renamed over the destination (``os.replace``, atomic on POSIX and Windows) and the folder is synced; a failure or
     a kill leaves the previous file untouched. Remote paths (``s3://``...) go to Lightning's writer unchanged.
 
-    Loading: a file that cannot be read raises :class:`CheckpointReadError` naming the file and the reason (empty,
-    truncated, not a checkpoint, pickled code) instead of a bare ``EOFError`` or ``KeyError``.
+    Loading: the temporaries that killed writers left beside the file are removed; a file that cannot be read
+    raises :class:`CheckpointReadError` naming the file and the reason (empty, truncated, not a checkpoint, pickled
+    code) instead of a bare ``EOFError`` or ``KeyError``.
 
     The LightningModules of the library install it in ``setup`` when the Trainer uses Lightning's default
     ``TorchCheckpointIO`` (:func:`install_atomic_checkpoint_io`); pass ``Trainer(plugins=[AtomicCheckpointIO()])`` to
@@ -114,7 +118,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
             return super().save_checkpoint(checkpoint, path, storage_options)
         path = Path(str(path).removeprefix("file://"))
         path.parent.mkdir(parents=True, exist_ok=True)
-        remove_stale_temporaries(path)
+        remove_stale_temporaries(path.parent)
         descriptor, name = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
         temporary = Path(name)
         try:
@@ -135,6 +139,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         local = Path(str(path).removeprefix("file://"))
         if not local.is_file():
             raise FileNotFoundError(f"checkpoint {local} does not exist.")
+        remove_stale_temporaries(local.parent)  # what a killed run left beside the checkpoint it resumes from
         try:
             return super().load_checkpoint(path, *args, **kwargs)
         except Exception as error:

@@ -18,6 +18,7 @@ missing and cannot be downloaded, :class:`~sr_lightning._hub.MissingWeightsError
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from pathlib import Path
 from typing import Literal
@@ -76,10 +77,11 @@ class InceptionFeatures(nn.Module):
 
     Args:
         resize: ``"tensorflow"`` (TF1's bilinear resize, as torch-fidelity and the original FID code, so values match
-            published numbers) or ``"antialias"`` (bilinear with antialiasing, torchmetrics' default).
+            published numbers) or ``"antialias"`` (bilinear with antialiasing, torchmetrics' default; needs
+            torchmetrics>=1.8).
 
     Raises:
-        ValueError: an unknown ``resize``.
+        ValueError: an unknown ``resize``, or ``"antialias"`` with torchmetrics < 1.8.
         MissingWeightsError: the weights file is not cached and cannot be downloaded.
     """
 
@@ -89,13 +91,17 @@ class InceptionFeatures(nn.Module):
         super().__init__()
         if resize not in ("tensorflow", "antialias"):
             raise ValueError(f"InceptionFeatures resize must be 'tensorflow' or 'antialias', got {resize!r}.")
+        # torchmetrics < 1.8 has no ``antialias`` and always resizes as TensorFlow 1 does.
+        has_antialias = "antialias" in inspect.signature(NoTrainInceptionV3.__init__).parameters
+        if resize == "antialias" and not has_antialias:
+            raise ValueError("InceptionFeatures(resize='antialias') needs torchmetrics>=1.8.")
         path = inception_weights_file()
         self.resize = resize
         self.inception = NoTrainInceptionV3(
             name="inception-v3-compat",
             features_list=[str(self.num_features)],
             feature_extractor_weights_path=str(path),
-            antialias=resize == "antialias",
+            **({"antialias": resize == "antialias"} if has_antialias else {}),
         )
         self.inception.requires_grad_(False)
         _leave_pretrained_out_of_state_dict(self, "inception")
