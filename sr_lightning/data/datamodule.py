@@ -230,7 +230,9 @@ class SRDataModule(L.LightningDataModule):
             else:
                 images = folder
             assert images is not None  # without val_dir, _sources() always returns validation sources
-            dataset = PairedImageDataset(images, scale=self._scale, skip_corrupt=self.hparams.skip_corrupt)
+            dataset = PairedImageDataset(
+                images, scale=self._scale, skip_corrupt=self.hparams.skip_corrupt, for_metrics=stage != "predict"
+            )
             setattr(self, attr, dataset)
         return getattr(self, attr)
 

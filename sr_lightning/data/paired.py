@@ -22,7 +22,21 @@ from sr_lightning.data.io import ImageReadError, image_size, list_images, read_i
 from sr_lightning.data.layout import find_pairs, is_paired_folder
 from sr_lightning.data.sources import FileSource, ImageSource, describe_sources, usable_sources
 
-__all__ = ["PairedImageDataset", "collate_whole_images"]
+__all__ = ["PairedImageDataset", "collate_whole_images", "scorable_size"]
+
+# The paper protocol scores SSIM with an 11x11 window on the image less ``scale`` pixels of border on every side.
+_SSIM_WINDOW = 11
+
+
+def scorable_size(scale: int) -> int:
+    """The smallest HR side the paper-protocol metrics can score at ``scale``: after cropping to a multiple of the
+    scale and ``scale`` pixels of border, SSIM's 11x11 window must fit.
+
+    Example:
+        >>> [scorable_size(s) for s in (2, 3, 4)]
+        [16, 18, 20]
+    """
+    return -(-(_SSIM_WINDOW + 2 * scale) // scale) * scale
 
 
 class _Item(NamedTuple):
@@ -49,6 +63,9 @@ class PairedImageDataset(Dataset[dict[str, Tensor | str]]):
             other folder, and a list of sources, holds HR images whose LR images are made by bicubic.
         scale: the super-resolution factor; settable later (the pairs of the new scale are found then).
         skip_corrupt: skip unreadable images with a warning naming each one, instead of raising.
+        for_metrics: skip, with a warning naming each, the images too small for the paper-protocol metrics
+            (:func:`scorable_size`: SSIM's 11x11 window after the border crop), when the dataset is built rather
+            than when a metric fails after an epoch of training. Without it, an image needs one LR pixel.
 
     Raises:
         FileNotFoundError: for a missing or empty folder, or an HR file without its LR file.
@@ -63,7 +80,13 @@ class PairedImageDataset(Dataset[dict[str, Tensor | str]]):
         ('chelsea', (3, 300, 448), (3, 75, 112))
     """
 
-    def __init__(self, images: str | Path | Sequence[ImageSource], scale: int, skip_corrupt: bool = False) -> None:
+    def __init__(
+        self,
+        images: str | Path | Sequence[ImageSource],
+        scale: int,
+        skip_corrupt: bool = False,
+        for_metrics: bool = False,
+    ) -> None:
         if isinstance(images, (str, Path)):
             self.root: Path | None = Path(images)
             self._sources: list[ImageSource] = []
@@ -75,6 +98,7 @@ class PairedImageDataset(Dataset[dict[str, Tensor | str]]):
             if not self._sources:
                 raise ValueError("PairedImageDataset got an empty list of images; pass a folder or sources.")
         self.skip_corrupt = skip_corrupt
+        self.for_metrics = for_metrics
         self._items: dict[int, list[_Item]] = {}
         self._scale = shared_int(scale)
         self.scale = scale
@@ -105,9 +129,11 @@ class PairedImageDataset(Dataset[dict[str, Tensor | str]]):
             lr_of = dict.fromkeys(FileSource(path) for path in list_images(self.root))
         else:
             lr_of = dict.fromkeys(self._sources)
-        usable = usable_sources(
-            list(lr_of), min_size=scale, skip_corrupt=self.skip_corrupt, purpose=f"one LR pixel at x{scale}"
-        )
+        if self.for_metrics:
+            min_size, purpose = scorable_size(scale), f"what PSNR/SSIM can score at x{scale} (border {scale})"
+        else:
+            min_size, purpose = scale, f"one LR pixel at x{scale}"
+        usable = usable_sources(list(lr_of), min_size=min_size, skip_corrupt=self.skip_corrupt, purpose=purpose)
         items = []
         for source, hr_size in usable:
             lr = lr_of[source]

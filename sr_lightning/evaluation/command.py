@@ -97,7 +97,7 @@ def run_benchmark(
     lpips_metric = _lpips_metric(lpips, target)
     rows: list[BenchmarkRow] = []
     for set_name, folder in folders.items():
-        dataset = PairedImageDataset(folder, scale=scale)
+        dataset = PairedImageDataset(folder, scale=scale, for_metrics=True)
         candidates = [("Bicubic", None)] if bicubic else []
         for name, generator in [*candidates, *zip(model_names, generators, strict=True)]:
             row = evaluate(

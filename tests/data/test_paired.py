@@ -122,3 +122,24 @@ def test_collate_stacks_equal_sizes_and_names_unequal_ones() -> None:
     assert batch["lr"].shape == (2, 3, 4, 4) and batch["name"] == ["a", "b"]
     with pytest.raises(ValueError, match=r"a 8x8, b 6x6.*batch size of 1"):
         collate_whole_images([item("a", 8), item("b", 6)])
+
+
+def test_images_too_small_for_the_metrics_are_skipped_when_the_dataset_is_built(tmp_path, write_images) -> None:
+    val = write_images(tmp_path / "val", count=3, size=(48, 48))
+    Image.new("RGB", (5000, 8), (10, 200, 30)).save(val / "strip.png")  # 4 rows left after the x2 border crop
+    with pytest.warns(UserWarning, match=r"Skipping .*strip\.png: its size 8x5000 is smaller than what PSNR/SSIM"):
+        scored = PairedImageDataset(val, scale=2, for_metrics=True)
+    assert len(scored) == 3 and "strip" not in scored.names
+    assert "strip" in PairedImageDataset(val, scale=2).names  # predicting needs no metrics: it is kept there
+
+
+def test_a_fit_with_a_too_small_validation_image_validates_the_others(tmp_path, write_images, tiny_trainer) -> None:
+    from sr_lightning import EDSR, SRDataModule, SRMetrics, SRModule
+
+    val = write_images(tmp_path / "val", count=2, size=(48, 48))
+    Image.new("RGB", (5000, 8), (10, 200, 30)).save(val / "strip.png")
+    data = SRDataModule(scale=2, train_dir=str(write_images(tmp_path / "train")), val_dir=str(val), patch_size=24)
+    trainer = tiny_trainer(max_epochs=1, limit_train_batches=1, callbacks=[SRMetrics()])
+    with pytest.warns(UserWarning, match=r"strip\.png"):
+        trainer.fit(SRModule(EDSR(scale=2, n_resblocks=1, n_feats=8)), datamodule=data)
+    assert torch.isfinite(trainer.callback_metrics["val/psnr_y"])
