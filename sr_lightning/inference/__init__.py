@@ -4,12 +4,13 @@ export it to safetensors or ONNX."""
 from sr_lightning.inference.checkpoint import generator_config, load_generator, read_checkpoint
 from sr_lightning.inference.ensemble import self_ensemble
 from sr_lightning.inference.export import export_safetensors, load_safetensors
-from sr_lightning.inference.files import output_paths, upscale_files
+from sr_lightning.inference.files import UpscaledFiles, output_paths, upscale_files
 from sr_lightning.inference.onnx_export import check_onnx, export_onnx
 from sr_lightning.inference.tiling import tile_spans, tiled_upscale
 from sr_lightning.inference.upscale import upscale_image, upscale_tensor
 
 __all__ = [
+    "UpscaledFiles",
     "check_onnx",
     "export_onnx",
     "export_safetensors",

@@ -16,13 +16,26 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from torch import Tensor
 
+from sr_lightning.data.datasets import dihedral
 from sr_lightning.data.io import _decode, _rawmode, _read_tiff, _to_rgb_uint8, read_image
 
-__all__ = ["ImageParts", "compose", "read_parts", "split_image"]
+__all__ = ["ImageParts", "compose", "read_parts", "split_image", "upright"]
+
+# EXIF orientation (tag 274) -> the dihedral transform that shows the picture upright (the same one Pillow's
+# ImageOps.exif_transpose applies): bit 0 flips left-right, bit 1 top-bottom, bit 2 transposes, in that order.
+_EXIF_ORIENTATION_TAG = 274
+_UPRIGHT = {1: 0, 2: 1, 3: 3, 4: 2, 5: 4, 6: 6, 7: 7, 8: 5}
 
 GRAY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
 ALPHA_MODES = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
 _HIGH_BIT_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
+
+
+def _orientation(im: Image.Image) -> int:
+    try:
+        return int(im.getexif().get(_EXIF_ORIENTATION_TAG, 1))
+    except Exception:  # a broken EXIF block: use the pixels as stored
+        return 1
 
 
 class ImageParts(NamedTuple):
@@ -48,8 +61,23 @@ def _alpha_plane(im: Image.Image, path: Path | None = None) -> Tensor | None:
     return torch.from_numpy(np.array(alpha, dtype=np.uint8))[None]
 
 
+def upright(parts: ImageParts, orientation: int) -> ImageParts:
+    """``parts`` turned as the EXIF ``orientation`` says a viewer shows them (a phone photo taken sideways).
+
+    Example:
+        >>> parts = ImageParts(torch.arange(6, dtype=torch.uint8).view(1, 2, 3).expand(3, 2, 3), None, False)
+        >>> upright(parts, 6).rgb[0].tolist()  # rotated 90 degrees clockwise
+        [[3, 0], [4, 1], [5, 2]]
+    """
+    k = _UPRIGHT.get(orientation, 0)
+    if k == 0:
+        return parts
+    alpha = None if parts.alpha is None else dihedral(parts.alpha, k).contiguous()
+    return ImageParts(dihedral(parts.rgb, k).contiguous(), alpha, parts.gray)
+
+
 def split_image(image: Image.Image) -> ImageParts:
-    """Split a Pillow image of any mode into 8-bit RGB, alpha and grayness.
+    """Split a Pillow image of any mode into 8-bit RGB, alpha and grayness, turned upright by its EXIF orientation.
 
     Example:
         >>> parts = split_image(Image.new("LA", (3, 2), color=(200, 128)))
@@ -67,11 +95,12 @@ def split_image(image: Image.Image) -> ImageParts:
                 f"{name}: cannot convert a {image.mode} image to RGB ({error}); save it as RGB."
             ) from error
     tensor = torch.from_numpy(np.array(rgb.transpose(2, 0, 1), dtype=np.uint8, order="C"))
-    return ImageParts(tensor, _alpha_plane(image), image.mode in GRAY_MODES)
+    return upright(ImageParts(tensor, _alpha_plane(image), image.mode in GRAY_MODES), _orientation(image))
 
 
 def read_parts(path: str | Path) -> ImageParts:
-    """Read an image file as :class:`ImageParts`, its RGB exactly as :func:`~sr_lightning.data.read_image` reads it.
+    """Read an image file as :class:`ImageParts`, its RGB exactly as :func:`~sr_lightning.data.read_image` reads it,
+    then turned upright by its EXIF orientation (training data is read as stored; a photo to upscale is shown).
 
     Raises:
         ImageReadError: the file is missing, not an image or corrupt (the message names it).
@@ -80,7 +109,7 @@ def read_parts(path: str | Path) -> ImageParts:
     rgb = read_image(path)
     try:
         with Image.open(path) as im:
-            return ImageParts(rgb, _alpha_plane(im, path), im.mode in GRAY_MODES)
+            return upright(ImageParts(rgb, _alpha_plane(im, path), im.mode in GRAY_MODES), _orientation(im))
     except UnidentifiedImageError:  # a TIFF only tifffile reads (16-bit colour, float): look at its channels
         array = _read_tiff(path)
         channels = 1 if array.ndim == 2 else array.shape[2]

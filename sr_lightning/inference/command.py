@@ -61,10 +61,13 @@ def main(argv: Sequence[str] | None = None) -> list[Path]:
             progress=not args.quiet,
             skip_errors=args.skip_errors,
         )
-    except (FileNotFoundError, ValueError, ImageReadError) as error:
+    except (FileNotFoundError, PermissionError, ValueError, ImageReadError) as error:
         raise SystemExit(f"sr-lightning upscale: error: {error}") from error
     if not args.quiet:
         for path in written:
             print(path)
     print(f"Wrote {len(written)} image(s) to {args.output.resolve()}", flush=True)
+    if written.skipped:
+        listing = "".join(f"\n  {path}: {reason}" for path, reason in written.skipped)
+        print(f"Skipped {len(written.skipped)} unreadable image(s):{listing}", flush=True)
     return written

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,7 +15,32 @@ from sr_lightning.data.io import ImageReadError, list_images
 from sr_lightning.inference.checkpoint import load_generator
 from sr_lightning.inference.upscale import _check_scale, upscale_image
 
-__all__ = ["output_paths", "upscale_files"]
+__all__ = ["UpscaledFiles", "output_paths", "upscale_files"]
+
+
+class UpscaledFiles(list[Path]):
+    """The files :func:`upscale_files` wrote (a list), with ``skipped``: ``(input, reason)`` of the images it could
+    not read (with ``skip_errors``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.skipped: list[tuple[Path, str]] = []
+
+
+def check_writable(folder: Path) -> None:
+    """Create ``folder`` if needed and make sure files can be written in it, before any work is done.
+
+    Raises:
+        PermissionError: naming the folder and the reason (read-only, no permission, a file in the way...).
+    """
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".sr_lightning_write_check_"):
+            pass
+    except OSError as error:
+        raise PermissionError(
+            f"cannot write to the output folder {folder}: {error.strerror or error}; choose another one."
+        ) from error
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -115,7 +141,7 @@ def upscale_files(
     device: str | torch.device = "auto",
     progress: bool = True,
     skip_errors: bool = False,
-) -> list[Path]:
+) -> UpscaledFiles:
     """Upscale image files and folders of images into ``out_dir`` as lossless PNGs; returns the files written.
 
     Each image is upscaled as :func:`upscale_image` describes (any mode; gray stays gray, alpha by bicubic,
@@ -136,19 +162,25 @@ def upscale_files(
         progress: show a progress bar over the images (and over the tiles of large images).
         skip_errors: warn about an unreadable image (naming it) and go on, instead of raising.
 
+    Returns:
+        The files written, in input order (an :class:`UpscaledFiles` list whose ``skipped`` lists the images
+        skipped with ``skip_errors``).
+
     Raises:
         FileNotFoundError: the checkpoint or an input does not exist.
-        ValueError: the checkpoint is not one, holds another scale, outputs would collide with inputs, or
-            ``device`` is not available.
+        PermissionError: ``out_dir`` cannot be written (checked before anything is computed).
+        ValueError: the checkpoint is not one, holds another scale or non-finite weights, outputs would collide
+            with inputs, or ``device`` is not available.
         ImageReadError: an image cannot be read (unless ``skip_errors``); the message names it.
     """
     inputs = [inputs] if isinstance(inputs, (str, Path)) else list(inputs)
+    check_writable(Path(out_dir))
     run_on = _resolve_device(device)
     generator = model if isinstance(model, nn.Module) else load_generator(model, use_ema=use_ema, scale=scale)
     generator = generator.to(run_on).eval()
     scale = _check_scale(generator, scale)
     pairs = output_paths(inputs, out_dir, scale)
-    written: list[Path] = []
+    written = UpscaledFiles()
     for source, target in tqdm(pairs, unit="image", disable=not progress):
         tiles = _TileBar(source.name) if progress else None
         try:
@@ -159,6 +191,7 @@ def upscale_files(
             if not skip_errors:
                 raise
             warnings.warn(f"skipped {source}: {error}", stacklevel=2)
+            written.skipped.append((source, str(error)))
             continue
         finally:
             if tiles is not None:

@@ -79,5 +79,7 @@ def test_unreadable_images_raise_or_are_skipped_by_name(tmp_path: Path) -> None:
     with pytest.raises(ImageReadError, match=r"broken\.png"):
         upscale_files(net, folder, tmp_path / "out", progress=False)
     with pytest.warns(UserWarning, match=r"skipped .*broken\.png"):
-        written = upscale_files(net, folder, tmp_path / "out", progress=False, skip_errors=True)
-    assert written == [tmp_path / "out" / "good_x2.png"]
+        run(["upscale", "--ckpt", str(tiny_checkpoint), str(good.parent), "-o", str(tmp_path / "out"), "--skip-errors",
+             "--quiet"])  # fmt: skip
+    out = capsys.readouterr().out
+    assert "Wrote 1 image(s)" in out and "Skipped 1 unreadable image(s):" in out and "broken.png" in out
