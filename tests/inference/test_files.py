@@ -79,6 +79,57 @@ def test_unreadable_images_raise_or_are_skipped_by_name(tmp_path: Path) -> None:
     with pytest.raises(ImageReadError, match=r"broken\.png"):
         upscale_files(net, folder, tmp_path / "out", progress=False)
     with pytest.warns(UserWarning, match=r"skipped .*broken\.png"):
+        written = upscale_files(net, folder, tmp_path / "out", progress=False, skip_errors=True)
+    assert written == [tmp_path / "out" / "good_x2.png"]
+
+
+class _Nearest(torch.nn.Module):
+    """x2 nearest-neighbour "generator": the output shows exactly where each input pixel went."""
+
+    scale = 2
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.interpolate(x, scale_factor=2, mode="nearest")
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_a_photo_comes_out_upright_as_its_exif_orientation_says(tmp_path: Path, orientation: int) -> None:
+    from PIL import ImageOps
+
+    photo = _save(tmp_path / "phone.png", size=(6, 4), mode="RGBA", seed=orientation)
+    with Image.open(photo) as im:
+        exif = im.getexif()
+        exif[274] = orientation  # what a phone writes for a picture taken sideways
+        im.save(photo, exif=exif)
+    (written,) = upscale_files(_Nearest(), [photo], tmp_path / "out", tile=None, progress=False)
+    with Image.open(photo) as im:
+        shown = ImageOps.exif_transpose(im).convert("RGBA")  # what an image viewer shows
+    expected = shown.resize((shown.width * 2, shown.height * 2), Image.Resampling.NEAREST)
+    result = Image.open(written)
+    assert result.size == expected.size
+    assert np.array_equal(np.asarray(result)[..., :3], np.asarray(expected)[..., :3])  # alpha goes by bicubic
+
+
+def test_an_unwritable_output_folder_is_an_error_before_any_work(tmp_path: Path, monkeypatch) -> None:
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the output folder should be")
+    calls = []
+    monkeypatch.setattr("sr_lightning.inference.files.upscale_image", lambda *a, **k: calls.append(a))
+    with pytest.raises(PermissionError, match=rf"cannot write to the output folder {blocked / 'out'}"):
+        upscale_files(_Nearest(), [_save(tmp_path / "a.png")], blocked / "out", progress=False)
+    assert calls == []  # no image was computed
+    from sr_lightning.cli import run
+
+    with pytest.raises(SystemExit, match=r"^sr-lightning upscale: error: cannot write to the output folder"):
+        run(["upscale", "--ckpt", str(tmp_path / "any.ckpt"), str(tmp_path / "a.png"), "-o", str(blocked / "o")])
+
+
+def test_skip_errors_counts_and_names_the_skipped_files(tiny_checkpoint: Path, tmp_path: Path, capsys) -> None:
+    from sr_lightning.cli import run
+
+    good = _save(tmp_path / "in" / "good.png")
+    (tmp_path / "in" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    with pytest.warns(UserWarning, match=r"skipped .*broken\.png"):
         run(["upscale", "--ckpt", str(tiny_checkpoint), str(good.parent), "-o", str(tmp_path / "out"), "--skip-errors",
              "--quiet"])  # fmt: skip
     out = capsys.readouterr().out
