@@ -1,0 +1,150 @@
+"""The kill loop, longer: a training killed many times (SIGKILL at random instants and in the middle of checkpoint
+writes, ``$TMPDIR`` alternating between another filesystem and the run's own) must resume every time and end with
+the weights of an uninterrupted run. ``tests/test_kill_loop.py`` runs five kills of the same loop in the suite::
+
+    python benchmarks/kill_loop.py                  # 20 kills, a tiny EDSR, 6 epochs of 4 batches (~3 min)
+    python benchmarks/kill_loop.py --kills 50 --seed 3
+
+It prints one row per kill (how it died, what it resumed from, whether every ``last.ckpt`` on disk was readable
+afterwards) and the largest weight difference from the uninterrupted run. It exits with status 1 on any failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+from PIL import Image
+
+from sr_lightning.cli import main as cli
+from sr_lightning.inference import read_checkpoint
+
+REPO = Path(__file__).resolve().parents[1]
+CHILD = REPO / "tests" / "_crash_run.py"
+
+
+def _images(folder: Path, count: int, size: int, seed: int) -> Path:
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(seed)
+    for i in range(count):
+        Image.fromarray(rng.integers(0, 256, (size, size, 3), dtype=np.uint8)).save(folder / f"{i}.png")
+    return folder
+
+
+def _config(root: Path, epochs: int, batches: int) -> Path:
+    config = {
+        "seed_everything": 0,
+        "trainer": {
+            "accelerator": "cpu",
+            "max_epochs": epochs,
+            "limit_train_batches": batches,
+            "limit_val_batches": 1,
+            "enable_progress_bar": False,
+            "enable_model_summary": False,
+            "logger": {"class_path": "lightning.pytorch.loggers.CSVLogger", "init_args": {"save_dir": "runs"}},
+        },
+        "model": {
+            "class_path": "sr_lightning.lit.SRModule",
+            "init_args": {
+                "generator": {"class_path": "sr_lightning.models.EDSR", "init_args": {"n_resblocks": 2, "n_feats": 8}},
+                "ema_decay": 0.9,
+            },
+        },
+        "optimizer": {"class_path": "torch.optim.Adam", "init_args": {"lr": 1e-3}},
+        "data": {
+            "scale": 2,
+            "train_dir": str(_images(root / "train", 2 * batches, 48, 0)),
+            "val_dir": str(_images(root / "val", 1, 32, 1)),
+            "patch_size": 24,
+            "batch_size": 2,
+        },
+        "image_panel": {"num_images": 1, "crop_size": 16},
+    }
+    path = root / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def _other_filesystem(root: Path) -> Path:
+    shm = Path("/dev/shm")
+    if shm.is_dir() and os.access(shm, os.W_OK) and shm.stat().st_dev != root.stat().st_dev:
+        return Path(tempfile.mkdtemp(dir=shm, prefix="sr_lightning_kill_loop_"))
+    return root / "tmp_other"  # no second filesystem here: both variants use the same one
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--kills", type=int, default=20)
+    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--batches", type=int, default=4)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--max-delay", type=float, default=4.0, help="latest random kill (s after training starts)")
+    args = parser.parse_args(argv)
+    root = Path(tempfile.mkdtemp(prefix="sr_lightning_kill_loop_"))
+    other = _other_filesystem(root)
+    same = root / "tmp_same"
+    for folder in (other, same):
+        folder.mkdir(exist_ok=True)
+    config = _config(root, args.epochs, args.batches)
+    cli(["fit", f"--config={config}", f"--trainer.logger.init_args.save_dir={root / 'straight'}"])
+    rng = random.Random(args.seed)
+    fit = ["fit", f"--config={config}", f"--trainer.logger.init_args.save_dir={root / 'killed'}"]
+    failures = 0
+    print("| kill | how | $TMPDIR | exit | resumed from | every last.ckpt readable |")
+    print("|---|---|---|---|---|---|")
+    for kill in range(1, args.kills + 1):
+        mid_save = kill % 2 == 1
+        tmpdir = other if kill % 4 in (1, 2) else same
+        env = {**os.environ, "TMPDIR": str(tmpdir)}
+        if mid_save:
+            env["SR_TEST_KILL_MID_SAVE"] = str(rng.randint(1, 6))
+            how = f"mid-save #{env['SR_TEST_KILL_MID_SAVE']}"
+        else:
+            env["SR_TEST_KILL_AFTER_S"] = f"{rng.uniform(0.1, args.max_delay):.2f}"
+            how = f"after {env['SR_TEST_KILL_AFTER_S']} s"
+        resume = ["--ckpt_path=last"] if list((root / "killed").rglob("last.ckpt")) else []
+        done = subprocess.run(
+            [sys.executable, str(CHILD), "-1", "-1", *fit, *resume], env=env, capture_output=True, text=True
+        )
+        started = next((line.split()[-1] for line in done.stdout.splitlines() if line.startswith("Resuming")), "-")
+        readable = True
+        for path in (root / "killed").rglob("last.ckpt"):
+            try:
+                read_checkpoint(path)
+            except (OSError, ValueError):
+                readable = False
+        ok = done.returncode in (0, -9) and readable
+        failures += not ok
+        where = "other fs" if tmpdir == other and other.parent != root else "same fs"
+        short = started if started == "-" else str(Path(started).relative_to(root / "killed"))
+        print(f"| {kill} | {how} | {where} | {done.returncode} | {short} | {'yes' if readable else 'NO'} |", flush=True)
+        if done.returncode not in (0, -9):
+            print(done.stderr[-2000:], file=sys.stderr)
+    cli([*fit, "--ckpt_path=last"])
+    straight = torch.load(next((root / "straight").rglob("last.ckpt")), weights_only=True)
+    resumed = torch.load(max((root / "killed").rglob("last.ckpt"), key=lambda p: p.stat().st_mtime), weights_only=True)
+    same_steps = (straight["epoch"], straight["global_step"]) == (resumed["epoch"], resumed["global_step"])
+    largest = max((straight["state_dict"][k] - v).abs().max().item() for k, v in resumed["state_dict"].items())
+    leftovers = [p for p in [*(root / "killed").rglob("*.tmp"), *other.iterdir(), *same.iterdir()] if "ckpt" in p.name]
+    print(
+        f"\nFinal: epoch {resumed['epoch']}, step {resumed['global_step']} (uninterrupted: {straight['epoch']}, "
+        f"{straight['global_step']}); largest weight difference {largest:.1e}; temporary files left: {len(leftovers)}; "
+        f"kills that broke a resume or left an unreadable last.ckpt: {failures}."
+    )
+    shutil.rmtree(root, ignore_errors=True)
+    if other.parent != root:
+        shutil.rmtree(other, ignore_errors=True)
+    return int(failures > 0 or not same_steps or largest > 1e-6 or bool(leftovers))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
