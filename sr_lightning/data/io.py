@@ -68,6 +68,13 @@ def _read_png_16bit_colour(path: Path, rawmode: str) -> np.ndarray:
     return high_bytes * 256 + low_bytes
 
 
+def _refuse_32bit_integers(path: Path) -> None:
+    raise ImageReadError(
+        f"{path}: 32-bit integer samples are not supported (nothing in the file says which range maps to white: "
+        "0..65535? 0..4294967295?); convert the image to 8-bit, 16-bit, or float in [0, 1]."
+    )
+
+
 def _decode(path: Path) -> np.ndarray:
     """Decode ``path`` to an (H, W) or (H, W, C) array of its own sample type."""
     try:
@@ -75,8 +82,13 @@ def _decode(path: Path) -> np.ndarray:
     except UnidentifiedImageError:
         if path.suffix.lower() not in _TIFF_SUFFIXES:
             raise
-        return _read_tiff(path)  # Pillow has no reader for float or 16-bit RGB TIFFs; tifffile has.
+        array = _read_tiff(path)  # Pillow has no reader for float or 16-bit RGB TIFFs; tifffile has.
+        if array.dtype.kind in "iu" and array.dtype.itemsize == 4:
+            _refuse_32bit_integers(path)
+        return array
     with im:
+        if im.mode == "I" and im.format == "TIFF" and getattr(im, "tag_v2", {}).get(258) in (32, (32,)):
+            _refuse_32bit_integers(path)  # Pillow's mode "I" also holds 16-bit files, which are read below
         rawmode = _rawmode(im)
         if im.mode in ("RGB", "RGBA") and ";16" in rawmode:
             if im.format == "PNG" and rawmode in ("RGB;16B", "RGBA;16B") and len(im.tile) == 1:

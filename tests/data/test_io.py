@@ -91,11 +91,17 @@ def test_16bit_gray_png_is_rounded_not_truncated(tmp_path: Path) -> None:
     assert (img == img[..., :1]).all()
 
 
-def test_32bit_integer_mode_i_is_read_as_16bit(tmp_path: Path) -> None:
+def test_32bit_integer_tiff_is_a_clear_error(tmp_path: Path) -> None:
     Image.fromarray(np.array([[-5, 386, 70000]], dtype=np.int32)).save(tmp_path / "i.tif")
     with Image.open(tmp_path / "i.tif") as im:
-        assert im.mode == "I"
-    assert _hwc(read_image(tmp_path / "i.tif"))[0, :, 0].tolist() == [0, 2, 255]
+        assert im.mode == "I"  # the mode 16-bit gray files can have too: the file's bit depth tells them apart
+    with pytest.raises(ImageReadError, match=r"i\.tif: 32-bit integer samples are not supported"):
+        read_image(tmp_path / "i.tif")
+    import tifffile
+
+    tifffile.imwrite(tmp_path / "u.tif", np.full((2, 3, 3), 4_000_000_000, dtype=np.uint32))
+    with pytest.raises(ImageReadError, match=r"u\.tif: .*not supported"):
+        read_image(tmp_path / "u.tif")
 
 
 def test_16bit_rgb_png_and_tiff(tmp_path: Path) -> None:
