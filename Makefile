@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: train test lint format clean
+.PHONY: train test test-min lint format clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,20 @@ train: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest sr_lightning tests
+
+# The same tests in .venv-min, where every dependency is pinned to its lower bound in pyproject.toml.
+MIN_VENV := .venv-min
+MIN_STAMP := $(MIN_VENV)/.installed
+
+$(MIN_STAMP): pyproject.toml .ci/min_constraints.py
+	test -x $(MIN_VENV)/bin/python || $(PYTHON) -m venv $(MIN_VENV)
+	$(MIN_VENV)/bin/python -m pip install --upgrade pip
+	$(MIN_VENV)/bin/python .ci/min_constraints.py pyproject.toml > $(MIN_VENV)/constraints.txt
+	$(MIN_VENV)/bin/pip install -e '.[dev]' -c $(MIN_VENV)/constraints.txt
+	touch $(MIN_STAMP)
+
+test-min: $(MIN_STAMP)
+	$(MIN_VENV)/bin/python -m pytest sr_lightning tests
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
