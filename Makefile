@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: train test test-min lint format clean
+.PHONY: train test test-min gpu-check lint format clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ $(MIN_STAMP): pyproject.toml .ci/min_constraints.py
 
 test-min: $(MIN_STAMP)
 	$(MIN_VENV)/bin/python -m pytest sr_lightning tests
+
+# Everything that needs a CUDA GPU (tests marked `gpu`, a precision x layout throughput table); fails without one.
+gpu-check: $(STAMP)
+	$(BIN)/python benchmarks/gpu_check.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
