@@ -65,6 +65,20 @@ ARMS: dict[str, Arm] = {
 }
 
 
+def _scaled(arm: Arm, budget: float) -> Arm:
+    """The arm with ``budget`` times its epochs (and validations as often, relatively); milestones scale too."""
+    if budget == 1.0:
+        return arm
+    epochs, every = max(1, round(arm.epochs * budget)), max(1, round(arm.val_every * budget))
+    overrides = [
+        f"--lr_scheduler.init_args.milestones=[{round(epochs / 2)},{round(epochs * 3 / 4)}]"
+        if o.startswith("--lr_scheduler.init_args.milestones")
+        else o
+        for o in arm.overrides
+    ]
+    return Arm(arm.change, overrides, epochs=epochs - epochs % every, val_every=every)
+
+
 def _run_dir(root: Path, name: str) -> Path | None:
     versions = sorted((root / name).glob("version_*"), key=lambda p: int(p.name.split("_")[1]))
     return versions[-1] if versions else None
@@ -135,11 +149,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--val", type=Path, default=SHARED / "benchmarks" / "Set5")
     parser.add_argument("--report", action="store_true", help="only print the table of the runs already there")
     parser.add_argument("--smoke", action="store_true", help="2 epochs of 3 steps per arm: check the pipeline")
+    parser.add_argument("--budget", type=float, default=1.0, help="scale every arm's epochs (0.5: half the compute)")
     args = parser.parse_args(argv)
+    arms = {name: _scaled(arm, args.budget) for name, arm in ARMS.items()}
     if not args.report:
         for name in args.arms:
             smoke = ["--trainer.max_epochs=2", "--trainer.limit_train_batches=3", "--trainer.check_val_every_n_epoch=1"]
-            seconds = train(name, ARMS[name], args.root, args.data, args.val, smoke if args.smoke else [])
+            seconds = train(name, arms[name], args.root, args.data, args.val, smoke if args.smoke else [])
             print(f"{name}: trained in {seconds / 60:.1f} min", flush=True)
     lines = [
         "| arm | change | steps | wall time (min) | CPU time (min) | Set5 PSNR-Y, EMA | without EMA |",
@@ -154,7 +170,7 @@ def main(argv: list[str] | None = None) -> None:
         ema, raw = score(run, args.val, ema=True), score(run, args.val, ema=False)
         minutes, cpu = (points[-1][0] / 60, points[-1][3] / 60) if points else (float("nan"), float("nan"))
         steps = points[-1][2] + 1 if points else 0
-        lines.append(f"| {name} | {ARMS[name].change} | {steps} | {minutes:.1f} | {cpu:.1f} | {ema:.2f} | {raw:.2f} |")
+        lines.append(f"| {name} | {arms[name].change} | {steps} | {minutes:.1f} | {cpu:.1f} | {ema:.2f} | {raw:.2f} |")
     print("\n".join(lines))
     args.root.mkdir(parents=True, exist_ok=True)
     plot(curves, args.root / "psnr_vs_time.png")
