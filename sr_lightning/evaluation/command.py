@@ -12,6 +12,7 @@ from pathlib import Path
 
 import torch
 
+from sr_lightning import pretrained
 from sr_lightning.data.io import ImageReadError
 from sr_lightning.data.paired import PairedImageDataset
 from sr_lightning.evaluation.benchmark import (
@@ -47,6 +48,13 @@ def _model_names(checkpoints: Sequence[Path], names: Sequence[str] | None) -> li
     return [str(Path(*path.parts[-4:-2], path.stem)) if len(path.parts) >= 4 else str(path) for path in checkpoints]
 
 
+def _pretrained(name: str, scale: int) -> torch.nn.Module:
+    generator = pretrained.load(name)
+    if generator.scale != scale:
+        raise ValueError(f"the pretrained model {name} upscales x{generator.scale}, not x{scale}: give --scale.")
+    return generator
+
+
 def _resolve_device(device: str) -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -67,8 +75,10 @@ def run_benchmark(
     bicubic: bool = True,
     device: str = "auto",
     verbose: bool = False,
+    models: Sequence[str] = (),
 ) -> list[BenchmarkRow]:
-    """Score each checkpoint's generator (EMA weights when present) on each set, plus a bicubic row per set.
+    """Score each checkpoint's generator (EMA weights when present) and each pretrained model on each set, plus a
+    bicubic row per set.
 
     Args:
         checkpoints: checkpoints written by ``sr-lightning fit``.
@@ -85,15 +95,18 @@ def run_benchmark(
         bicubic: add the bicubic row of each set.
         device: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``...
         verbose: print each row as it is done.
+        models: names of pretrained models (:func:`sr_lightning.pretrained.available`), scored after the
+            checkpoints and named by their names.
 
     Returns:
         The rows, set by set: bicubic first, then the checkpoints in order.
     """
     paths = [Path(path) for path in checkpoints]
-    model_names = _model_names(paths, names)
+    model_names = [*_model_names(paths, names), *models]
     folders = benchmark_sets(data, sets)
     target = _resolve_device(device)
     generators = [load_generator(path, use_ema=use_ema, scale=scale).to(target) for path in paths]
+    generators += [_pretrained(name, scale).to(target) for name in models]
     lpips_metric = _lpips_metric(lpips, target)
     rows: list[BenchmarkRow] = []
     for set_name, folder in folders.items():
@@ -125,7 +138,10 @@ def _parser() -> argparse.ArgumentParser:
         description="Score checkpoints on benchmark sets (PSNR/SSIM on Y and RGB with border = scale, LPIPS) "
         "next to bicubic; print a markdown table and write a CSV.",
     )
-    parser.add_argument("--ckpt", nargs="+", required=True, type=Path, help="checkpoints of `sr-lightning fit`")
+    parser.add_argument("--ckpt", nargs="+", default=[], type=Path, help="checkpoints of `sr-lightning fit`")
+    parser.add_argument(
+        "--model", nargs="+", default=[], help=f"pretrained models: {', '.join(pretrained.available()) or 'none'}"
+    )
     parser.add_argument("--data", required=True, type=Path, help="folder of benchmark sets, or one set's folder")
     parser.add_argument("--sets", nargs="+", help="set folders under --data (default: every standard set found)")
     parser.add_argument("--scale", type=int, default=4)
@@ -168,6 +184,7 @@ def _run(args: argparse.Namespace) -> list[BenchmarkRow]:
     return run_benchmark(
         args.ckpt,
         args.data,
+        models=args.model,
         sets=args.sets,
         scale=args.scale,
         names=args.names,

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from sr_lightning.lit.base import load_generator_weights
 from sr_lightning.lit.checkpoint_io import CheckpointReadError, describe_unreadable
+from sr_lightning.weights import build_generator, check_finite_weights, generator_state, load_weights
 
 __all__ = ["check_finite_weights", "generator_config", "load_generator", "read_checkpoint"]
 
@@ -59,41 +58,6 @@ def generator_config(checkpoint: dict[str, Any], path: str | Path = "checkpoint"
     return config
 
 
-def _instantiate(config: dict[str, Any], path: str | Path) -> nn.Module:
-    from jsonargparse import ArgumentParser
-
-    parser = ArgumentParser(exit_on_error=False)
-    parser.add_argument("--generator", type=nn.Module)
-    try:
-        parsed = parser.parse_object({"generator": config})
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # jsonargparse renamed instantiate_classes
-            instantiate = getattr(parser, "instantiate", None) or parser.instantiate_classes
-            return instantiate(parsed).generator
-    except Exception as error:
-        raise ValueError(f"cannot build the generator {config.get('class_path')} saved in {path}: {error}") from error
-
-
-def check_finite_weights(network: nn.Module, source: str | Path) -> None:
-    """Refuse a network whose weights hold NaN or infinity: it would only write black or NaN images.
-
-    Raises:
-        ValueError: naming ``source`` (the file the weights came from) and the first non-finite tensors.
-    """
-    state = network.state_dict()
-    bad = [key for key, value in state.items() if value.is_floating_point() and not bool(torch.isfinite(value).all())]
-    if bad:
-        raise ValueError(
-            f"the weights in {source} are not finite (NaN or inf in {len(bad)} of {len(state)} tensors: "
-            f"{', '.join(bad[:4])}{', ...' if len(bad) > 4 else ''}): the training diverged before this file was "
-            "written. Use an earlier checkpoint."
-        )
-
-
-def _ema_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    return {k.removeprefix("ema.module."): v for k, v in state.items() if k.startswith("ema.module.")}
-
-
 def load_generator(
     path: str | Path, generator: nn.Module | None = None, use_ema: bool = True, scale: int | None = None
 ) -> nn.Module:
@@ -118,11 +82,8 @@ def load_generator(
     """
     checkpoint = read_checkpoint(path)
     if generator is None:
-        generator = _instantiate(generator_config(checkpoint, path), path)
-    state = checkpoint["state_dict"]
-    ema = _ema_state(state) if use_ema else {}
-    weights = ema or {k: v for k, v in state.items() if k.startswith("generator.")} or state
-    load_generator_weights(generator, path, state_dict={k.removeprefix("generator."): v for k, v in weights.items()})
+        generator = build_generator(generator_config(checkpoint, path), path)
+    load_weights(generator, generator_state(checkpoint["state_dict"], use_ema=use_ema), path)
     check_finite_weights(generator, path)
     if scale is not None and scale != getattr(generator, "scale", None):
         scales = tuple(getattr(generator, "scales", ()))

@@ -1,5 +1,6 @@
 """``sr-lightning upscale``: upscale image files and folders with a trained checkpoint.
 
+sr-lightning upscale --model edsr-t91-x4 photo.jpg -o upscaled/        # a pretrained model, no training
 sr-lightning upscale --ckpt runs/edsr/version_0/checkpoints/last.ckpt photos/ scan.tif -o upscaled/
 sr-lightning upscale --ckpt msa.ckpt image.png -o out/ --scale 4 --self-ensemble --tile 128
 """
@@ -10,6 +11,7 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
+from sr_lightning import pretrained
 from sr_lightning.data.io import ImageReadError
 from sr_lightning.inference.files import upscale_files
 
@@ -24,7 +26,9 @@ def _parser() -> argparse.ArgumentParser:
         "16-bit images come out 8-bit.",
     )
     parser.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="image files or folders of images")
-    parser.add_argument("--ckpt", required=True, type=Path, help="a checkpoint of `sr-lightning fit`")
+    weights = parser.add_mutually_exclusive_group(required=True)
+    weights.add_argument("--ckpt", type=Path, help="a checkpoint of `sr-lightning fit`")
+    weights.add_argument("--model", help=f"a pretrained model: {', '.join(pretrained.available()) or 'none installed'}")
     parser.add_argument("-o", "--output", required=True, type=Path, metavar="OUTDIR", help="the output folder")
     parser.add_argument("--scale", type=int, help="the factor (default: the checkpoint's; multi-scale models)")
     parser.add_argument("--tile", type=int, default=256, help="tile side in LR pixels; 0 upscales whole images")
@@ -49,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> list[Path]:
         raise SystemExit(f"sr-lightning upscale: --tile ({args.tile}) and --overlap ({args.overlap}) must be >= 0.")
     try:
         written = upscale_files(
-            args.ckpt,
+            args.ckpt if args.model is None else pretrained.load(args.model),
             args.inputs,
             args.output,
             scale=args.scale,

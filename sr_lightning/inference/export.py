@@ -17,15 +17,9 @@ from typing import Any, Literal
 
 from torch import nn
 
-from sr_lightning.inference.checkpoint import (
-    _instantiate,
-    check_finite_weights,
-    generator_config,
-    load_generator,
-    read_checkpoint,
-)
+from sr_lightning.inference.checkpoint import generator_config, load_generator, read_checkpoint
 from sr_lightning.inference.onnx_export import check_image, check_onnx, export_onnx
-from sr_lightning.lit.base import load_generator_weights
+from sr_lightning.weights import build_generator, check_finite_weights, load_weights, read_safetensors
 
 __all__ = ["check_onnx", "export_onnx", "export_safetensors", "load_safetensors", "main"]
 
@@ -36,12 +30,18 @@ def _class_path(generator: nn.Module) -> str:
     return f"{type(generator).__module__}.{type(generator).__qualname__}"
 
 
-def export_safetensors(generator: nn.Module, path: str | Path, config: dict[str, Any] | None = None) -> Path:
+def export_safetensors(
+    generator: nn.Module,
+    path: str | Path,
+    config: dict[str, Any] | None = None,
+    extra: dict[str, str] | None = None,
+) -> Path:
     """Write the generator's state dict to a ``.safetensors`` file with what is needed to rebuild it.
 
     The metadata holds ``class_path``, ``scale`` and, given ``config`` (the ``{"class_path", "init_args"}`` of
     the checkpoint, :func:`~sr_lightning.inference.generator_config`), the ``generator`` config as JSON, which
-    :func:`load_safetensors` builds the network from.
+    :func:`load_safetensors` builds the network from. ``extra`` adds string entries of your own (the pretrained
+    models record their recipe, training figures and Set5 scores there).
 
     Raises:
         ValueError: ``config`` is not JSON serialisable.
@@ -68,6 +68,7 @@ def export_safetensors(generator: nn.Module, path: str | Path, config: dict[str,
             metadata["generator"] = json.dumps(config)
         except TypeError as error:
             raise ValueError(f"the generator config for {path} is not JSON serialisable: {error}") from error
+    metadata.update({key: str(value) for key, value in (extra or {}).items()})
     path.parent.mkdir(parents=True, exist_ok=True)
     save_file({k: v.detach().cpu().contiguous() for k, v in generator.state_dict().items()}, path, metadata=metadata)
     return path
@@ -85,25 +86,16 @@ def load_safetensors(path: str | Path, generator: nn.Module | None = None) -> nn
         ValueError: it is not a safetensors file, names no generator config (pass ``generator``), or its weights
             do not fit the architecture or are not finite; each message names the file.
     """
-    from safetensors import safe_open
-
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"safetensors file {path} does not exist.")
-    try:
-        with safe_open(path, framework="pt") as file:
-            metadata = file.metadata() or {}
-            state = {key: file.get_tensor(key) for key in file.keys()}  # noqa: SIM118 (safe_open is not a dict)
-    except Exception as error:
-        raise ValueError(f"{path} is not a readable safetensors file: {error}") from error
+    state, metadata = read_safetensors(path)
     if generator is None:
         if "generator" not in metadata:
             raise ValueError(
                 f"{path} does not say how to build its generator ({metadata.get('class_path', 'no class_path')}, "
                 "exported without a config); pass it: load_safetensors(path, generator=EDSR(scale=4, ...))."
             )
-        generator = _instantiate(json.loads(metadata["generator"]), path)
-    load_generator_weights(generator, path, state_dict=state)
+        generator = build_generator(json.loads(metadata["generator"]), path)
+    load_weights(generator, state, path)
     check_finite_weights(generator, path)
     scale = int(metadata.get("scale", 0))
     if scale and scale in tuple(getattr(generator, "scales", ())):

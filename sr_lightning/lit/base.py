@@ -13,6 +13,7 @@ from torch import Tensor, nn
 from sr_lightning.lit.checkpoint_io import install_atomic_checkpoint_io
 from sr_lightning.lit.ema import ModelEMA
 from sr_lightning.losses import WeightedLoss
+from sr_lightning.weights import generator_state, load_weights, read_weights
 
 __all__ = ["NonFiniteLossError", "NonFiniteWeightsError", "SRBaseModule", "load_generator_weights", "loss_with_terms"]
 
@@ -60,6 +61,13 @@ class SRBaseModule(L.LightningModule):
         max_consecutive_skips: a training step whose generator output or loss is NaN or infinite is skipped
             (nothing is stepped; ``train/skipped_steps`` counts it); after this many in a row the run stops with
             :class:`NonFiniteLossError`.
+        generator_weights: warm start: the generator's weights from a checkpoint of the library (its raw
+            ``generator.*`` weights, not its EMA), a state dict, a ``.safetensors`` export or a pretrained model's
+            name (:mod:`sr_lightning.pretrained`), read without running pickled code. The file is read again
+            whenever the module is built from its hyperparameters; once it is gone, pass ``generator_weights=None``
+            to ``load_from_checkpoint`` (the checkpoint holds the trained weights).
+        generator_weights_strict: every weight must fit; ``False`` loads the ones whose name and shape fit and
+            keeps the rest (a x3 or x4 model started from x2 weights: all but the upsampling tail, as EDSR does).
 
     Raises:
         ValueError: a generator without an integer ``scale``, a ``max_consecutive_skips`` below 1, or, with
@@ -85,8 +93,12 @@ class SRBaseModule(L.LightningModule):
         compile_generator: bool = False,
         compile_backend: str = "inductor",
         max_consecutive_skips: int = 10,
+        generator_weights: str | None = None,
+        generator_weights_strict: bool = True,
     ) -> None:
         super().__init__()
+        if generator_weights is not None:  # before the EMA copies the generator
+            load_generator_weights(generator, generator_weights, strict=generator_weights_strict)
         if not isinstance(getattr(generator, "scale", None), int):
             raise ValueError(f"generator {type(generator).__name__} needs an integer `scale` attribute.")
         if max_consecutive_skips < 1:
@@ -232,39 +244,32 @@ class SRBaseModule(L.LightningModule):
         return self(batch["lr"]).clamp(0, 1)
 
 
-def load_generator_weights(generator: nn.Module, path: str | Path, state_dict: dict[str, Tensor] | None = None) -> None:
-    """Load a generator's weights from a library checkpoint (its ``generator.*`` entries) or a plain state dict.
+def load_generator_weights(
+    generator: nn.Module, path: str | Path, state_dict: dict[str, Tensor] | None = None, strict: bool = True
+) -> None:
+    """Load a generator's weights (a warm start): from a library checkpoint (its raw ``generator.*`` entries, not its
+    EMA), a plain state dict, a ``.safetensors`` file (``sr-lightning export``) or a pretrained model's name
+    (:func:`sr_lightning.pretrained.available`).
 
-    The file is read with ``weights_only=True``: no pickled code runs. With ``state_dict`` given, those weights
-    are checked and loaded instead, and ``path`` only names them in errors.
+    Files are read without running pickled code. With ``state_dict`` given, those weights are loaded instead, and
+    ``path`` only names them in errors. ``strict=False`` loads every tensor whose name and shape fit and keeps the
+    rest, with a warning naming them: EDSR's way to start a x3 or x4 model from x2 weights (all but the tail).
 
     Raises:
-        FileNotFoundError: the file does not exist.
-        ValueError: the file is not a checkpoint or state dict, or its weights do not fit ``generator``
-            (another architecture, width or scale); the message names the file and the mismatched keys.
+        FileNotFoundError: the file does not exist (and is no pretrained name).
+        ValueError: the file is not a checkpoint, state dict or safetensors file, or its weights do not fit
+            ``generator`` (another architecture, width or scale); the message names the file and the keys.
     """
-    path = Path(path)
-    if state_dict is not None:
-        state = state_dict
-    else:
-        if not path.is_file():
-            raise FileNotFoundError(f"generator weights file {path} does not exist.")
-        try:
-            checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as error:  # a truncated file, a pickle with code, not a torch file at all
-            raise ValueError(f"{path} is not a readable checkpoint or state dict: {error}") from error
-        if not isinstance(checkpoint, dict):
-            raise ValueError(f"{path} holds a {type(checkpoint).__name__}, not a checkpoint or state dict.")
-        state = checkpoint.get("state_dict", checkpoint)
-        prefixed = {k.removeprefix("generator."): v for k, v in state.items() if k.startswith("generator.")}
-        state = prefixed or state
-    expected = generator.state_dict()
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    reshaped = sorted(k for k in set(expected) & set(state) if tuple(expected[k].shape) != tuple(state[k].shape))
-    if missing or unexpected or reshaped:
-        raise ValueError(
-            f"the weights in {path} do not fit {type(generator).__name__} (another architecture, width or scale?): "
-            f"missing {missing[:4]}, unexpected {unexpected[:4]}, of another shape {reshaped[:4]}."
-        )
-    generator.load_state_dict(state)
+    if state_dict is None:
+        source = Path(path)
+        if not source.is_file():
+            from sr_lightning import pretrained
+
+            if str(path) not in pretrained.available():
+                raise FileNotFoundError(
+                    f"generator weights file {path} does not exist (nor is it one of the pretrained models: "
+                    f"{', '.join(pretrained.available()) or 'none'})."
+                )
+            source = pretrained.weights_file(str(path))
+        state_dict = generator_state(read_weights(source)[0], use_ema=False)
+    load_weights(generator, state_dict, path, strict=strict)

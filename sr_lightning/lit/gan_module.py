@@ -15,7 +15,7 @@ from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor, nn
 
 from sr_lightning.lit._hparams import save_config
-from sr_lightning.lit.base import NonFiniteLossError, SRBaseModule, load_generator_weights, loss_with_terms
+from sr_lightning.lit.base import NonFiniteLossError, SRBaseModule, loss_with_terms
 from sr_lightning.losses import AdversarialLoss
 
 __all__ = ["NonFiniteLossError", "SRGANModule"]
@@ -45,10 +45,8 @@ class SRGANModule(SRBaseModule):
         gradient_clip_norm_d: the same for the discriminator.
         max_consecutive_skips: stop with :class:`NonFiniteLossError` after this many steps in a row were skipped
             for a non-finite loss.
-        generator_weights: warm start: a checkpoint of a pixel-only :class:`~sr_lightning.lit.SRModule` (its
-            raw ``generator.*`` weights, not its EMA) or a generator state dict, read with ``weights_only=True``.
-            It is read again whenever the module is built from its hyperparameters; pass ``generator_weights=None``
-            to ``load_from_checkpoint`` once the file is gone (the checkpoint holds the trained weights).
+        generator_weights: warm start from a pixel-only run (see :class:`~sr_lightning.lit.SRBaseModule`).
+        generator_weights_strict: ``False`` loads only the weights whose name and shape fit.
         ema_decay: keep an exponential moving average of the generator (used for validation, test and predict).
         channels_last: generator weights and inputs in channels-last memory format (see
             :class:`~sr_lightning.lit.SRBaseModule`); the discriminator keeps its own layout.
@@ -85,13 +83,12 @@ class SRGANModule(SRBaseModule):
         gradient_clip_norm_d: float | None = None,
         max_consecutive_skips: int = 10,
         generator_weights: str | None = None,
+        generator_weights_strict: bool = True,
         ema_decay: float | None = None,
         channels_last: bool = False,
         compile_generator: bool = False,
         compile_backend: str = "inductor",
     ) -> None:
-        if generator_weights is not None:  # before the base class copies the generator into its EMA
-            load_generator_weights(generator, generator_weights)
         super().__init__(
             generator,
             ema_decay=ema_decay,
@@ -99,6 +96,8 @@ class SRGANModule(SRBaseModule):
             compile_generator=compile_generator,
             compile_backend=compile_backend,
             max_consecutive_skips=max_consecutive_skips,
+            generator_weights=generator_weights,
+            generator_weights_strict=generator_weights_strict,
         )
         networks = ["generator", "discriminator", "content_loss", "adversarial_loss"]
         save_config(self, [*networks, "optimizer_g", "optimizer_d", "scheduler_g", "scheduler_d"])

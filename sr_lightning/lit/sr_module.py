@@ -35,6 +35,10 @@ class SRModule(SRBaseModule):
         compile_backend: the ``torch.compile`` backend (``"inductor"``, or ``"eager"``/``"aot_eager"``).
         max_consecutive_skips: a step whose output or loss is not finite is skipped (nothing is stepped,
             ``train/skipped_steps`` counts it); this many in a row stop the run with a ``NonFiniteLossError``.
+        generator_weights: warm start: a checkpoint, state dict, ``.safetensors`` file or pretrained model name
+            whose generator weights the training starts from (see :class:`~sr_lightning.lit.SRBaseModule`).
+        generator_weights_strict: ``False`` loads only the weights whose name and shape fit (a x4 model from x2
+            weights: all but the upsampling tail).
 
     Example:
         >>> import torch
@@ -54,6 +58,8 @@ class SRModule(SRBaseModule):
         compile_generator: bool = False,
         compile_backend: str = "inductor",
         max_consecutive_skips: int = 10,
+        generator_weights: str | None = None,
+        generator_weights_strict: bool = True,
     ) -> None:
         super().__init__(
             generator,
@@ -62,6 +68,8 @@ class SRModule(SRBaseModule):
             compile_generator=compile_generator,
             compile_backend=compile_backend,
             max_consecutive_skips=max_consecutive_skips,
+            generator_weights=generator_weights,
+            generator_weights_strict=generator_weights_strict,
         )
         save_config(self, ["generator", "loss"])
         self.loss = loss if loss is not None else nn.L1Loss()

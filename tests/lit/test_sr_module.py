@@ -80,6 +80,8 @@ def test_hyperparameters_leave_networks_out_of_checkpoints_outside_the_cli() -> 
         "compile_generator": False,
         "compile_backend": "inductor",
         "max_consecutive_skips": 10,
+        "generator_weights": None,
+        "generator_weights_strict": True,
     }
 
 
