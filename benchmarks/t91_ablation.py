@@ -55,13 +55,13 @@ ARMS: dict[str, Arm] = {
     "multistep": Arm(
         "step schedule: x0.5 at 50 % and 75 %",
         [
-            "--lr_scheduler=torch.optim.lr_scheduler.MultiStepLR",
-            "--lr_scheduler.init_args.milestones=[27,40]",
-            "--lr_scheduler.init_args.gamma=0.5",
+            "--model.init_args.scheduler=torch.optim.lr_scheduler.MultiStepLR",
+            "--model.init_args.scheduler.init_args.milestones=[27,40]",
+            "--model.init_args.scheduler.init_args.gamma=0.5",
         ],
     ),
-    "lr5e-4": Arm("Adam 5e-4", ["--optimizer.init_args.lr=5.0e-4"]),
-    "lr2e-3": Arm("Adam 2e-3", ["--optimizer.init_args.lr=2.0e-3"]),
+    "lr5e-4": Arm("Adam 5e-4", ["--model.init_args.optimizer.init_args.lr=5.0e-4"]),
+    "lr2e-3": Arm("Adam 2e-3", ["--model.init_args.optimizer.init_args.lr=2.0e-3"]),
 }
 
 
@@ -71,8 +71,8 @@ def _scaled(arm: Arm, budget: float) -> Arm:
         return arm
     epochs, every = max(1, round(arm.epochs * budget)), max(1, round(arm.val_every * budget))
     overrides = [
-        f"--lr_scheduler.init_args.milestones=[{round(epochs / 2)},{round(epochs * 3 / 4)}]"
-        if o.startswith("--lr_scheduler.init_args.milestones")
+        f"--model.init_args.scheduler.init_args.milestones=[{round(epochs / 2)},{round(epochs * 3 / 4)}]"
+        if o.startswith("--model.init_args.scheduler.init_args.milestones")
         else o
         for o in arm.overrides
     ]
@@ -85,13 +85,14 @@ def _run_dir(root: Path, name: str) -> Path | None:
 
 
 def train(name: str, arm: Arm, root: Path, data: Path, val: Path, extra: list[str]) -> float:
-    own_scheduler = any(o.startswith("--lr_scheduler=") for o in arm.overrides)
+    own_scheduler = any(o.startswith("--model.init_args.scheduler=") for o in arm.overrides)
     args = [
         sys.executable, "-m", "sr_lightning.cli", "fit", f"--config={CONFIG}",
         f"--trainer.logger.init_args.save_dir={root}", f"--trainer.logger.init_args.name={name}",
         f"--trainer.max_epochs={arm.epochs}", f"--trainer.check_val_every_n_epoch={arm.val_every}",
         "--trainer.enable_progress_bar=false", f"--data.train_dir={data}", f"--data.val_dir={val}",
-        *([] if own_scheduler else [f"--lr_scheduler.init_args.T_max={arm.epochs}"]), *arm.overrides, *extra,
+        *([] if own_scheduler else [f"--model.init_args.scheduler.init_args.T_max={arm.epochs}"]),
+        *arm.overrides, *extra,
     ]  # fmt: skip
     start = time.perf_counter()
     subprocess.run(args, check=True, cwd=REPO)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import importlib
 import sys
-import warnings
 from typing import Any
 
 import yaml
@@ -51,6 +50,25 @@ def _has_precision_plugin(plugins: Any) -> bool:
     return any("precision" in name.lower() for name in names)
 
 
+def _move_optimizer_into_model(config: Any) -> None:
+    """The top-level ``optimizer:``/``lr_scheduler:`` keys of LightningCLI become the module's own ``optimizer`` /
+    ``scheduler`` (one idiom for every module of the library); setting both places is an error naming both."""
+    init_args = config.get("model", {}).get("init_args") if hasattr(config.get("model"), "get") else None
+    if init_args is None or "optimizer" not in init_args:
+        return  # a module without an ``optimizer`` argument (SRGANModule's are optimizer_g/optimizer_d)
+    for top, own in (("optimizer", "optimizer"), ("lr_scheduler", "scheduler")):
+        value = config.get(top)
+        if value is None:
+            continue
+        if init_args.get(own) is not None:
+            raise ValueError(
+                f"the config sets both the top-level `{top}:` ({value.get('class_path')}) and "
+                f"`model.init_args.{own}` ({init_args[own].get('class_path')}): keep one, model.init_args.{own}."
+            )
+        init_args[own] = value
+        config[top] = None
+
+
 class SRLightningCLI(LightningCLI):
     """LightningCLI for any LightningModule (``model.class_path``) with :class:`SRDataModule` as data.
 
@@ -68,6 +86,7 @@ class SRLightningCLI(LightningCLI):
         trainer = config.get("trainer")
         if trainer is not None and not _has_precision_plugin(trainer.get("plugins")):  # a plugin decides for itself
             trainer["precision"] = report_precision(trainer.get("precision"), trainer.get("accelerator"))
+        _move_optimizer_into_model(config)
         if config.get("ckpt_path"):
             # The model as a saved config.yaml spells it (class paths as strings), which is how checkpoints record it.
             dumped = yaml.safe_load(self._parser(self.subcommand).dump(config, skip_none=False))
@@ -112,8 +131,6 @@ class SRLightningCLI(LightningCLI):
 
 def main(args: list[str] | None = None) -> SRLightningCLI:
     """Entry point of the ``sr-lightning`` console script."""
-    # The top-level `optimizer:`/`lr_scheduler:` keys replace the module's own default on purpose.
-    warnings.filterwarnings("ignore", message=r".*configure_optimizers` will be overridden by.*")
     return SRLightningCLI(
         datamodule_class=SRDataModule,
         subclass_mode_model=True,

@@ -10,6 +10,7 @@ the upsampling tail differs).
 from __future__ import annotations
 
 import warnings
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +18,39 @@ import torch
 from torch import Tensor, nn
 
 __all__ = [
+    "CHECKPOINT_RECORD",
+    "CheckpointReadError",
     "build_generator",
     "check_finite_weights",
+    "describe_unreadable",
     "generator_state",
     "load_weights",
     "read_safetensors",
     "read_weights",
 ]
+
+
+# The key of a checkpoint that says how to rebuild its networks and at which scale the run ended
+# (written by the library's LightningModules, read by every tool).
+CHECKPOINT_RECORD = "sr_lightning"
+
+
+class CheckpointReadError(ValueError):
+    """A checkpoint file cannot be read: the message names the file and says what is wrong with it."""
+
+
+def describe_unreadable(path: Path, error: BaseException) -> str:
+    """What is wrong with a checkpoint file that ``torch.load`` could not read, in words."""
+    if path.stat().st_size == 0:
+        return "the file is empty (0 bytes; a save that was interrupted?)"
+    if not zipfile.is_zipfile(path):
+        return "it is not a PyTorch zip checkpoint (truncated by an interrupted save, or another format)"
+    if "Weights only load failed" in str(error):
+        found = [line.strip() for line in str(error).splitlines() if "Unsupported global" in line]
+        return "it holds pickled Python objects, which weights_only=True does not load" + "".join(
+            f" ({line})" for line in found[:1]
+        )
+    return f"{type(error).__name__}: {error}"
 
 
 def read_weights(path: str | Path) -> tuple[dict[str, Tensor], dict[str, Any]]:

@@ -132,3 +132,38 @@ def test_a_checkpoint_of_another_model_is_an_error_naming_both(tmp_path, train_d
     # The same rule for `last`: the newest run is the SRModule one.
     with pytest.raises(ValueError, match=r"n_feats: 16 in the config, 8 in the checkpoint"):
         main([*args, "--model.init_args.generator.init_args.n_feats=16", "--ckpt_path=last"])
+
+
+# ---------------------------------------------------------------------------------------------- one optimizer idiom
+def test_the_learning_rate_given_is_the_one_trained_with(tmp_path, train_dir) -> None:
+    import warnings
+
+    args = ["fit", "--config", str(CONFIGS / "quickstart.yaml"), *_tiny_overrides(tmp_path, train_dir)]
+    cli = main([*args, "--model.init_args.optimizer.init_args.lr=0.5"])
+    assert cli.trainer.optimizers[0].defaults["lr"] == 0.5
+    assert not [f for f in warnings.filters if "configure_optimizers" in str(f[1])]  # no process-wide filter
+    # The former `lr` argument is never ignored: next to an optimizer it is an error naming both...
+    with pytest.raises(ValueError, match=r"SRModule got lr=0\.5 and an optimizer"):
+        main([*args, "--model.init_args.lr=0.5"])
+    # ... alone it still works, with a deprecation warning.
+    with pytest.warns(DeprecationWarning, match=r"SRModule\(lr=\.\.\.\) is deprecated"):
+        cli = main(
+            [*args, "--model.init_args.optimizer=null", "--model.init_args.scheduler=null", "--model.init_args.lr=0.25"]
+        )
+    assert cli.trainer.optimizers[0].defaults["lr"] == 0.25
+
+
+def test_a_top_level_optimizer_becomes_the_modules_and_both_are_an_error(tmp_path, train_dir) -> None:
+    import yaml
+
+    config = yaml.safe_load((CONFIGS / "quickstart.yaml").read_text())
+    config["optimizer"] = config["model"]["init_args"].pop("optimizer")  # the LightningCLI style of earlier configs
+    config["optimizer"]["init_args"]["lr"] = 0.125
+    old_style = tmp_path / "old.yaml"
+    old_style.write_text(yaml.safe_dump(config))
+    args = ["fit", "--config", str(old_style), *_tiny_overrides(tmp_path, train_dir)]
+    cli = main(args)
+    assert cli.trainer.optimizers[0].defaults["lr"] == 0.125
+    assert cli.trainer.lr_scheduler_configs[0].scheduler.milestones  # the module's own scheduler is kept
+    with pytest.raises(ValueError, match=r"both the top-level `optimizer:` .*and `model\.init_args\.optimizer`"):
+        main([*args, "--model.init_args.optimizer=torch.optim.SGD", "--model.init_args.optimizer.init_args.lr=0.1"])

@@ -141,7 +141,25 @@ def test_subclass_notebook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     assert torch.equal(hr_third, chelsea[:, top : top + 96, left : left + 96])
 
 
-@pytest.mark.parametrize("name", ["01_quickstart.ipynb", "02_subclass.ipynb"])
+def test_gan_r1_notebook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    notebook = _execute("03_gan_r1.ipynb", tmp_path, monkeypatch)
+    _check_outputs(notebook, min_images=1)  # the plot of the discriminator loss's parts
+    assert "train/loss_d_r1" in _text(notebook)  # the printed columns and table
+
+    run = tmp_path / "runs" / "notebook_gan_r1" / "version_0"
+    gamma = yaml.safe_load((run / "hparams.yaml").read_text())["r1_gamma"]  # the notebook's R1_GAMMA
+    assert gamma > 0
+    rows = [row for row in _metrics(run) if row.get("train/loss_d")]
+    assert len(rows) == 2  # two batches, one discriminator step each
+    for row in rows:
+        total, adversarial, r1 = (float(row[f"train/loss_d{suffix}"]) for suffix in ("", "_adv", "_r1"))
+        assert math.isfinite(r1) and r1 > 0 and math.isfinite(adversarial)
+        # The module adds the float32 parts in float32; added again in float64 from those logged float32 values,
+        # the sum differs by float32 rounding, a few 1e-8 relative (all three are positive: no cancellation).
+        assert total == pytest.approx(adversarial + gamma / 2 * r1, rel=1e-6)
+
+
+@pytest.mark.parametrize("name", ["01_quickstart.ipynb", "02_subclass.ipynb", "03_gan_r1.ipynb"])
 def test_the_first_cell_installs_the_package_only_where_it_is_missing(name: str, tmp_path: Path, monkeypatch) -> None:
     import importlib.util
     import subprocess

@@ -29,19 +29,27 @@ class SRMetrics(Callback):
     same float64 numbers, so the logged means are identical) without upscaling or scoring bicubic again. Images
     without a name (a module whose steps return none) are scored every time.
 
+    With ``scale_in_names`` (by default: when a :class:`~sr_lightning.callbacks.ProgressiveScale` runs) every value
+    is also logged under a name that carries the scale, ``val/psnr_y_x2`` then ``val/psnr_y_x4``, so the curves of
+    the stages do not join into one.
+
     Args:
         border: pixels cropped from every side; ``None`` uses the module's ``scale``.
         bicubic: also score the bicubic baseline.
         rgb: also score on RGB (the Y channel is always scored).
+        scale_in_names: also log ``<stage>/<metric>_x<scale>``; ``None``: when the trainer has a ProgressiveScale.
     """
 
-    def __init__(self, border: int | None = None, bicubic: bool = True, rgb: bool = True) -> None:
+    def __init__(
+        self, border: int | None = None, bicubic: bool = True, rgb: bool = True, scale_in_names: bool | None = None
+    ) -> None:
         super().__init__()
         if border is not None and border < 0:
             raise ValueError(f"SRMetrics border must be >= 0 or None, got {border}.")
         self.border = border
         self.bicubic = bicubic
         self.rgb = rgb
+        self.scale_in_names = scale_in_names
         self._metrics: dict[str, nn.ModuleDict] = {}
         self._bicubic_scores: dict[tuple[Any, ...], dict[str, float]] = {}
 
@@ -95,8 +103,16 @@ class SRMetrics(Callback):
         metrics = self._metrics.pop(stage, None)
         if metrics is None:
             return
+        tagged = self.scale_in_names
+        if tagged is None:
+            callbacks = pl_module.trainer.callbacks if pl_module._trainer is not None else []
+            tagged = any(type(callback).__name__ == "ProgressiveScale" for callback in callbacks)
+        scale = module_scale(pl_module)
         for name, metric in metrics.items():
-            pl_module.log(f"{stage}/{name}", metric.compute(), prog_bar=name == "psnr_y")
+            value = metric.compute()
+            pl_module.log(f"{stage}/{name}", value, prog_bar=name == "psnr_y")
+            if tagged:
+                pl_module.log(f"{stage}/{name}_x{scale}", value)
             metric.reset()
 
     def on_validation_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import lightning as L
+import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
 
 __all__ = ["ProgressiveScale"]
 
@@ -13,7 +15,11 @@ class ProgressiveScale(L.Callback):
     """Train at the scales of a schedule ``{first epoch: scale}``, e.g. ``{0: 2, 10: 4}`` (Tyagi's thesis).
 
     At each boundary the generator switches to its tail for the new scale (its body keeps its weights), the
-    DataModule switches its LR/HR pairs (training patches and validation images), and the metrics' border follows.
+    DataModule switches its LR/HR pairs (training patches and validation images), and the metrics' border follows
+    (through the module's ``set_scale``). The metrics are logged under names that carry the scale as well
+    (``val/psnr_y_x4``, see :class:`~sr_lightning.callbacks.SRMetrics`), and the best checkpoint is chosen within
+    each stage: at a switch the checkpoint callbacks forget the earlier stage's scores (its best file stays), so
+    the run's best checkpoint is one of the final scale. Checkpoints record the scale they were written at.
     The scale is logged as ``train/scale`` and saved in the callback's checkpoint state; on resume the scale of the
     resumed epoch is set again before its first batch.
 
@@ -56,12 +62,35 @@ class ProgressiveScale(L.Callback):
                 f"{type(generator).__name__} has {tuple(scales)}, not {missing}. Build it with, e.g., "
                 f"EDSRMSA(scales={tuple(sorted(set(self.schedule.values())))})."
             )
-        if generator.scale != scale:
+        switched = self.current_scale is not None and self.current_scale != scale
+        if hasattr(pl_module, "set_scale"):  # the library's modules: generator, EMA and data together
+            pl_module.set_scale(scale)
+        else:
             generator.scale = scale
-        datamodule = getattr(trainer, "datamodule", None)
-        if datamodule is not None and datamodule.scale != scale:
-            datamodule.scale = scale
+            datamodule = getattr(trainer, "datamodule", None)
+            if datamodule is not None and datamodule.scale != scale:
+                datamodule.scale = scale
+        if switched:
+            self._new_stage(trainer, scale)
         self.current_scale = scale
+
+    def _new_stage(self, trainer: L.Trainer, scale: int) -> None:
+        """The best checkpoint of the new stage is chosen among its own epochs: scores of another scale do not
+        compare (bicubic alone falls by 3.5 dB from x2 to x4). The earlier stage's best file stays on disk."""
+        for callback in trainer.checkpoint_callbacks:
+            if isinstance(callback, ModelCheckpoint) and callback.monitor is not None:
+                kept = callback.best_model_path
+                callback.best_k_models = {}
+                callback.kth_best_model_path = ""
+                callback.best_model_path = ""
+                callback.best_model_score = None
+                callback.kth_value = torch.tensor(float("inf") if callback.mode == "min" else float("-inf"))
+                if kept and trainer.is_global_zero:
+                    print(
+                        f"ProgressiveScale: x{scale} from epoch {trainer.current_epoch}; the best checkpoint is now "
+                        f"chosen among x{scale} epochs (the previous stage's best stays: {kept}).",
+                        flush=True,
+                    )
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         if stage == "fit":  # before the module checks that data and generator agree

@@ -52,7 +52,9 @@ class RunSummary(Callback):
         print(f"\n{title}\n{format_comparison(metrics, stage)}", flush=True)
 
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._print(trainer, "val", f"Validation after {trainer.current_epoch} epochs (Y: BT.601, border = scale):")
+        scale = getattr(pl_module, "scale", None)
+        at = f" at x{scale}" if scale is not None else ""
+        self._print(trainer, "val", f"Validation after {trainer.current_epoch} epochs{at} (Y: BT.601, border = scale):")
         if not trainer.is_global_zero:
             return
         files: list[tuple[str, str | Path | None]] = []

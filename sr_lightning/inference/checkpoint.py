@@ -8,10 +8,17 @@ from typing import Any
 import torch
 from torch import nn
 
-from sr_lightning.lit.checkpoint_io import CheckpointReadError, describe_unreadable
-from sr_lightning.weights import build_generator, check_finite_weights, generator_state, load_weights
+from sr_lightning.weights import (
+    CHECKPOINT_RECORD,
+    CheckpointReadError,
+    build_generator,
+    check_finite_weights,
+    describe_unreadable,
+    generator_state,
+    load_weights,
+)
 
-__all__ = ["check_finite_weights", "generator_config", "load_generator", "read_checkpoint"]
+__all__ = ["check_finite_weights", "generator_config", "load_generator", "read_checkpoint", "recorded_scale"]
 
 
 def read_checkpoint(path: str | Path, mmap: bool = False) -> dict[str, Any]:
@@ -42,20 +49,37 @@ def read_checkpoint(path: str | Path, mmap: bool = False) -> dict[str, Any]:
 
 
 def generator_config(checkpoint: dict[str, Any], path: str | Path = "checkpoint") -> dict[str, Any]:
-    """The generator's ``{"class_path", "init_args"}`` that ``sr-lightning fit`` saved in the hyperparameters.
+    """The generator's ``{"class_path", "init_args"}`` a checkpoint records.
+
+    Checkpoints of the library's modules record it whether they were trained from the CLI or from Python
+    (``checkpoint["sr_lightning"]``, see :meth:`~sr_lightning.lit.SRBaseModule.generator_record`); checkpoints of
+    earlier versions written by ``sr-lightning fit`` have it in their hyperparameters.
 
     Raises:
-        ValueError: the checkpoint was written outside LightningCLI (its hyperparameters hold no generator
-            config); pass the generator to :func:`load_generator` instead.
+        ValueError: the checkpoint records no generator, or only its class (a generator of your own that records
+            no arguments); pass the generator to :func:`load_generator` instead.
     """
-    config = (checkpoint.get("hyper_parameters") or {}).get("generator")
+    record = (checkpoint.get(CHECKPOINT_RECORD) or {}).get("generator")
+    config = record or (checkpoint.get("hyper_parameters") or {}).get("generator")
     if not isinstance(config, dict) or "class_path" not in config:
         raise ValueError(
-            f"{path} does not say which generator it holds (it was not written by `sr-lightning fit`, whose "
-            "hyperparameters carry the generator's class_path and init_args). Build the generator yourself and "
-            "pass it: load_generator(path, generator=EDSR(scale=4, ...))."
+            f"{path} does not say which generator it holds (a checkpoint of an earlier version written outside "
+            "`sr-lightning fit`, or of another module). Build the generator yourself and pass it: "
+            "load_generator(path, generator=EDSR(scale=4, ...))."
+        )
+    if config.get("init_args") is None:
+        raise ValueError(
+            f"{path} records the generator class {config['class_path']} but not its arguments (a network of your "
+            "own that does not inherit sr_lightning.models.RecordsSpec). Build it yourself and pass it: "
+            "load_generator(path, generator=...)."
         )
     return config
+
+
+def recorded_scale(checkpoint: dict[str, Any]) -> int | None:
+    """The scale the run was at when the checkpoint was written (a progressive run's last stage), if recorded."""
+    scale = (checkpoint.get(CHECKPOINT_RECORD) or {}).get("scale")
+    return None if scale is None else int(scale)
 
 
 def load_generator(
@@ -63,17 +87,17 @@ def load_generator(
 ) -> nn.Module:
     """The trained generator of a checkpoint, in eval mode on the CPU.
 
-    The architecture comes from the checkpoint's hyperparameters (``sr-lightning fit`` saves the generator's
-    ``class_path`` and ``init_args``) or from ``generator``. The weights are the EMA's when the checkpoint has an
-    EMA and ``use_ema`` (they are what validation used), else the trained ones.
+    The architecture comes from the checkpoint's record (:func:`generator_config`) or from ``generator``; the scale
+    is the one the run ended at (a progressive x2 -> x4 run gives its x4 model). The weights are the EMA's when the
+    checkpoint has an EMA and ``use_ema`` (they are what validation used), else the trained ones.
 
     Args:
         path: a checkpoint of :class:`~sr_lightning.lit.SRModule` or :class:`~sr_lightning.lit.SRGANModule`.
         generator: a network of the right architecture to load the weights into (for checkpoints written
             outside the CLI).
         use_ema: prefer the EMA weights when present.
-        scale: the upscaling factor wanted; a multi-scale generator (``scales``) switches to it, any other must
-            already have it.
+        scale: the upscaling factor wanted (default: the recorded one); a multi-scale generator (``scales``)
+            switches to it, any other must already have it.
 
     Raises:
         FileNotFoundError: the file does not exist.
@@ -85,6 +109,7 @@ def load_generator(
         generator = build_generator(generator_config(checkpoint, path), path)
     load_weights(generator, generator_state(checkpoint["state_dict"], use_ema=use_ema), path)
     check_finite_weights(generator, path)
+    scale = recorded_scale(checkpoint) if scale is None else scale
     if scale is not None and scale != getattr(generator, "scale", None):
         scales = tuple(getattr(generator, "scales", ()))
         if scale not in scales:

@@ -10,12 +10,20 @@ import lightning as L
 import torch
 from torch import Tensor, nn
 
+from sr_lightning.inference.tiling import tiled_upscale
 from sr_lightning.lit.checkpoint_io import install_atomic_checkpoint_io
 from sr_lightning.lit.ema import ModelEMA
 from sr_lightning.losses import WeightedLoss
-from sr_lightning.weights import generator_state, load_weights, read_weights
+from sr_lightning.models.spec import network_spec
+from sr_lightning.weights import CHECKPOINT_RECORD, generator_state, load_weights, read_weights
 
-__all__ = ["NonFiniteLossError", "NonFiniteWeightsError", "SRBaseModule", "load_generator_weights", "loss_with_terms"]
+__all__ = [
+    "NonFiniteLossError",
+    "NonFiniteWeightsError",
+    "SRBaseModule",
+    "load_generator_weights",
+    "loss_with_terms",
+]
 
 # Steps skipped for a non-finite loss: the total, and how many in a row (the run stops at max_consecutive_skips).
 _SKIP_COUNTERS = ("skipped_steps", "consecutive_skips")
@@ -150,6 +158,10 @@ class SRBaseModule(L.LightningModule):
             object.__setattr__(self, "_compiled_generator", compiled)
         return self._compiled_generator(lr)
 
+    # Tiles of predict_step; the PredictionWriter callback sets them from its own arguments.
+    predict_tile: int | None = 256
+    predict_overlap: int = 16
+
     def __getstate__(self) -> dict[str, Any]:
         """Pickles and deep copies leave the compiled callable out; it is compiled again on first use."""
         state = super().__getstate__()
@@ -186,8 +198,47 @@ class SRBaseModule(L.LightningModule):
                 "instead of 16-mixed, or check the data for NaNs. The checkpoints written so far hold finite weights."
             )
 
+    def set_scale(self, scale: int) -> None:
+        """Switch the run to ``scale``: the generator (one of its ``scales``), its EMA copy and the Trainer's data.
+
+        The one place the current scale changes (progressive training calls it); checkpoints record it.
+
+        Raises:
+            ValueError: the generator has no tail for ``scale``.
+        """
+        scales = tuple(getattr(self.generator, "scales", (self.generator.scale,)))
+        if scale not in scales:
+            raise ValueError(
+                f"{type(self.generator).__name__} upscales x{'/x'.join(map(str, scales))}, not x{scale}: build it "
+                f"with a tail for every scale, e.g. EDSRMSA(scales={tuple(sorted({*scales, scale}))})."
+            )
+        self.generator.scale = scale
+        if self.ema is not None:
+            self.ema.module.scale = scale
+        datamodule = getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
+        if datamodule is not None and getattr(datamodule, "scale", scale) != scale:
+            datamodule.scale = scale
+
+    def generator_record(self) -> dict[str, Any]:
+        """How to rebuild the generator, as every checkpoint records it (``checkpoint["sr_lightning"]``):
+        ``{"generator": {"class_path", "init_args"}, "scale": current scale}``, and the discriminator's spec for
+        modules that have one. ``init_args`` is None for a network of your own that records nothing (see
+        :class:`~sr_lightning.models.RecordsSpec`): the tools then need the network passed in."""
+        record: dict[str, Any] = {"scale": self.scale}
+        for name in ("generator", "discriminator"):
+            network = getattr(self, name, None)
+            if not isinstance(network, nn.Module):
+                continue
+            given = self.hparams.get(name) if hasattr(self, "hparams") else None
+            spec = dict(given) if isinstance(given, dict) and given.get("class_path") else network_spec(network)
+            record[name] = spec or {"class_path": f"{type(network).__module__}.{type(network).__qualname__}",
+                                    "init_args": None}  # fmt: skip
+        return record
+
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """Refuse to save non-finite weights: they would poison every later resume, upscale and export."""
+        """Record how to rebuild the generator and its current scale (:meth:`generator_record`), and refuse to save
+        non-finite weights: they would poison every later resume, upscale and export."""
+        checkpoint[CHECKPOINT_RECORD] = self.generator_record()
         bad = [
             key
             for key, value in checkpoint["state_dict"].items()
@@ -202,10 +253,33 @@ class SRBaseModule(L.LightningModule):
             )
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """Checkpoints of earlier versions have no skip counters: they start at 0."""
+        """Take the recorded scale (a progressive run resumes at its stage); checkpoints of earlier versions have no
+        skip counters: they start at 0."""
         state = checkpoint.get("state_dict", {})
         for counter in _SKIP_COUNTERS:
             state.setdefault(counter, torch.zeros((), dtype=torch.long))
+        scale = (checkpoint.get(CHECKPOINT_RECORD) or {}).get("scale")
+        if scale is not None and scale != self.scale:
+            self.set_scale(int(scale))
+
+    @classmethod
+    def load_from_checkpoint(cls, checkpoint_path: str | Path, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        """Lightning's ``load_from_checkpoint``, also for checkpoints of modules built in Python: the networks the
+        hyperparameters leave out are built from the checkpoint's record (:meth:`generator_record`)."""
+        from sr_lightning.weights import build_generator
+
+        checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=True, mmap=True)
+        hparams = checkpoint.get("hyper_parameters") or {}
+        for name, spec in (checkpoint.get(CHECKPOINT_RECORD) or {}).items():
+            if name in ("generator", "discriminator") and name not in kwargs and name not in hparams:
+                if spec.get("init_args") is None:
+                    raise ValueError(
+                        f"{checkpoint_path} records the {name} class {spec['class_path']} but not its arguments (a "
+                        f"network of your own that does not inherit sr_lightning.models.RecordsSpec): pass it, "
+                        f"load_from_checkpoint(path, {name}=...)."
+                    )
+                kwargs[name] = build_generator(spec, checkpoint_path)
+        return super().load_from_checkpoint(checkpoint_path, *args, **kwargs)
 
     def update_ema(self) -> None:
         """Move the EMA towards the generator; call after each generator optimizer step."""
@@ -240,8 +314,12 @@ class SRBaseModule(L.LightningModule):
     def test_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, Any]:
         return self._evaluation_step(batch, "test")
 
-    def predict_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
-        return self(batch["lr"]).clamp(0, 1)
+    def predict_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, Any]:
+        """``{"sr", "name"}``: the batch upscaled (in tiles of :attr:`predict_tile` LR pixels with
+        :attr:`predict_overlap` of blended context; ``None``: whole images) by :attr:`inference_generator`."""
+        lr = batch["lr"]
+        sr = tiled_upscale(self, lr, self.scale, tile=self.predict_tile, overlap=self.predict_overlap)
+        return {"sr": sr.clamp(0, 1), "name": batch.get("name")}
 
 
 def load_generator_weights(

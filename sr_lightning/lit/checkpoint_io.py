@@ -15,18 +15,15 @@ import contextlib
 import os
 import re
 import tempfile
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
+from sr_lightning.weights import CheckpointReadError, describe_unreadable
+
 __all__ = ["AtomicCheckpointIO", "CheckpointReadError", "install_atomic_checkpoint_io", "remove_stale_temporaries"]
-
-
-class CheckpointReadError(ValueError):
-    """A checkpoint file cannot be read: the message names the file and says what is wrong with it."""
 
 
 def _is_local(path: str | Path) -> bool:
@@ -81,20 +78,6 @@ def _fsync_directory(folder: Path) -> None:
         pass
     finally:
         os.close(descriptor)
-
-
-def describe_unreadable(path: Path, error: BaseException) -> str:
-    """What is wrong with a checkpoint file that ``torch.load`` could not read, in words."""
-    if path.stat().st_size == 0:
-        return "the file is empty (0 bytes; a save that was interrupted?)"
-    if not zipfile.is_zipfile(path):
-        return "it is not a PyTorch zip checkpoint (truncated by an interrupted save, or another format)"
-    if "Weights only load failed" in str(error):
-        found = [line.strip() for line in str(error).splitlines() if "Unsupported global" in line]
-        return "it holds pickled Python objects, which weights_only=True does not load" + "".join(
-            f" ({line})" for line in found[:1]
-        )
-    return f"{type(error).__name__}: {error}"
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):

@@ -4,11 +4,40 @@ Per batch: one generator forward; the discriminator step (real HR vs the detache
 (weighted content loss + adversarial weight x the generator's adversarial loss). Each step toggles its optimizer
 (the other network is frozen), backpropagates with ``manual_backward`` (the loss scaler of ``16-mixed`` included),
 clips its gradients after unscaling, and steps. Schedulers are stepped here, per batch or per epoch.
+
+To change the GAN's losses, override one of two public hooks; the optimizer toggling, backward, clipping, stepping,
+non-finite checks, counters and logging stay in the module:
+
+- :meth:`SRGANModule.discriminator_loss` ``(real, fake, real_logits, fake_logits) -> (loss, terms)``: the
+  discriminator's loss, and named extra terms that the module logs as ``train/loss_d_<name>``. With the class
+  attribute ``discriminator_real_requires_grad = True``, ``real`` is a detached copy of the HR batch that requires
+  grad, so a gradient penalty can differentiate ``real_logits`` with respect to it.
+- :meth:`SRGANModule.generator_adversarial_loss` ``(sr, hr, fake_logits, real_logits) -> loss``: the generator's
+  adversarial term, which the module weights by :meth:`~SRGANModule.current_adversarial_weight` and adds to the
+  content loss.
+
+An R1 gradient penalty (Mescheder et al. 2018), ``r1_gamma / 2 * E[|grad_x D(x)|^2]`` on the real images::
+
+    class R1SRGANModule(SRGANModule):
+        discriminator_real_requires_grad = True
+
+        def __init__(self, generator: nn.Module, discriminator: nn.Module, r1_gamma: float = 10.0, **kwargs: Any):
+            super().__init__(generator, discriminator, **kwargs)
+            self.r1_gamma = r1_gamma
+
+        def discriminator_loss(self, real, fake, real_logits, fake_logits):
+            loss, terms = super().discriminator_loss(real, fake, real_logits, fake_logits)
+            (grad,) = torch.autograd.grad(real_logits.sum(), real, create_graph=True)
+            r1 = grad.float().pow(2).flatten(1).sum(1).mean()
+            return loss + self.r1_gamma / 2 * r1, {**terms, "adv": loss, "r1": r1}
+
+It logs ``train/loss_d`` (the total), ``train/loss_d_adv`` and ``train/loss_d_r1``;
+``examples/notebooks/03_gan_r1.ipynb`` trains it.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import torch
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
@@ -56,13 +85,27 @@ class SRGANModule(SRBaseModule):
     ``trainer.global_step`` counts optimizer steps of both networks (Lightning's rule for manual optimization), so
     ``max_steps`` is about twice the number of batches; the module logs ``train/generator_steps`` too.
 
+    Subclasses change the GAN's losses by overriding :meth:`discriminator_loss` (a gradient penalty, feature
+    matching; its extra terms are logged as ``train/loss_d_<name>``) and :meth:`generator_adversarial_loss`, and set
+    :attr:`discriminator_real_requires_grad` to differentiate the discriminator with respect to the real images;
+    the module docstring has an R1 penalty as an example. A batch whose loss or term is NaN or infinite is skipped
+    (nothing is stepped) and counted in ``train/skipped_steps``, whichever hook returned it.
+
     Example:
         >>> import torch
         >>> from sr_lightning.models import SRResNet, SRGANDiscriminator
         >>> module = SRGANModule(SRResNet(scale=2, n_resblocks=1, n_feats=8), SRGANDiscriminator(n_feats=8))
         >>> module(torch.rand(1, 3, 8, 8)).shape
         torch.Size([1, 3, 16, 16])
+        >>> real, fake = torch.rand(2, 3, 24, 24), torch.rand(2, 3, 24, 24)
+        >>> loss, terms = module.discriminator_loss(real, fake, module.discriminator(real), module.discriminator(fake))
+        >>> loss.shape, terms
+        (torch.Size([]), {})
     """
+
+    #: Pass :meth:`discriminator_loss` the real images as a leaf tensor that requires grad (a detached copy of the
+    #: HR batch), ``real_logits`` computed from it: set it to ``True`` in a subclass for a gradient penalty (R1).
+    discriminator_real_requires_grad: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -129,6 +172,52 @@ class SRGANModule(SRBaseModule):
         """The content loss and its unweighted terms (validation logs these as ``val/loss``)."""
         return loss_with_terms(self.content_loss, sr, hr)
 
+    def discriminator_loss(
+        self, real: Tensor, fake: Tensor, real_logits: Tensor, fake_logits: Tensor
+    ) -> tuple[Tensor, dict[str, Tensor]]:
+        """The discriminator's loss and named extra terms: override it to change the loss (a gradient penalty,
+        feature matching); the module backpropagates, steps, checks and logs.
+
+        Called in the discriminator step, with only the discriminator's parameters requiring grad. Under
+        ``16-mixed`` a ``torch.autograd.grad`` taken here runs without the loss scaler, so small gradients can underflow
+        in float16: use ``bf16-mixed`` or 32-bit precision with gradient penalties.
+
+        Args:
+            real: the HR batch; with :attr:`discriminator_real_requires_grad`, a detached copy of it that requires
+                grad (``torch.autograd.grad(real_logits.sum(), real, create_graph=True)`` is its R1 gradient).
+            fake: the generator's SR batch, detached from the generator.
+            real_logits: ``self.discriminator(real)``, (B, 1), computed before ``fake_logits``.
+            fake_logits: ``self.discriminator(fake)``.
+
+        Returns:
+            The scalar loss to minimise (logged as ``train/loss_d``) and scalar terms by name, each logged as
+            ``train/loss_d_<name>``. Default: ``self.adversarial_loss.discriminator_loss(real_logits, fake_logits)``
+            and no terms. When the loss or a term is NaN or infinite, the batch is skipped: nothing is stepped.
+            The module raises ``ValueError`` when the loss or a term has more than one element.
+        """
+        return self.adversarial_loss.discriminator_loss(real_logits, fake_logits), {}
+
+    def generator_adversarial_loss(
+        self, sr: Tensor, hr: Tensor, fake_logits: Tensor, real_logits: Tensor | None
+    ) -> Tensor:
+        """The generator's adversarial loss: override it to change it; the module adds it to the content loss with
+        the weight of :meth:`current_adversarial_weight` (logged as ``train/loss_g_adv``) and steps.
+
+        Called in the generator step after the pre-training, with only the generator's parameters requiring grad.
+
+        Args:
+            sr: the generator's output, with gradient to the generator.
+            hr: the HR batch.
+            fake_logits: ``self.discriminator(sr)``, with gradient to the generator.
+            real_logits: ``self.discriminator(hr)``, detached, when ``self.adversarial_loss.needs_real_for_generator``
+                (the relativistic mode), else ``None``.
+
+        Returns:
+            The scalar loss; default ``self.adversarial_loss.generator_loss(fake_logits, real_logits)``. When the
+            weighted total is NaN or infinite, the batch is skipped: the generator is not stepped.
+        """
+        return self.adversarial_loss.generator_loss(fake_logits, real_logits)
+
     def current_adversarial_weight(self) -> float:
         """The adversarial weight at this generator step: 0 during pre-training, then the (ramped) weight."""
         adversarial_steps = int(self.generator_steps) - self.pretrain_steps
@@ -151,7 +240,7 @@ class SRGANModule(SRBaseModule):
         if not self._all_finite(sr, content):
             return self._skip("the generator output or content loss", lr.shape[0])
         if not pretraining and not self._discriminator_step(sr.detach(), hr):
-            return self._skip("the discriminator loss", lr.shape[0])
+            return self._skip("the discriminator loss or one of its terms", lr.shape[0])
         if step_generator and not self._generator_step(sr, hr, content, terms, pretraining):
             return self._skip("the generator's adversarial loss", lr.shape[0])
         self.consecutive_skips.zero_()
@@ -162,9 +251,12 @@ class SRGANModule(SRBaseModule):
     def _discriminator_step(self, fake: Tensor, real: Tensor) -> bool:
         _, optimizer = self.optimizers()
         self.toggle_optimizer(optimizer)
+        if self.discriminator_real_requires_grad:
+            real = real.detach().requires_grad_(True)
         real_logits, fake_logits = self.discriminator(real), self.discriminator(fake)
-        loss = self.adversarial_loss.discriminator_loss(real_logits, fake_logits)
-        finite = bool(torch.isfinite(loss))
+        loss, terms = self.discriminator_loss(real, fake, real_logits, fake_logits)
+        self._check_hook_output("discriminator_loss", loss, terms)
+        finite = self._all_finite(loss, *terms.values())
         if finite:
             optimizer.zero_grad(set_to_none=True)
             self.manual_backward(loss)
@@ -174,6 +266,8 @@ class SRGANModule(SRBaseModule):
             self.log("train/loss_d", loss.detach(), prog_bar=self._progress_bar_shown, batch_size=batch_size)
             self.log("train/d_real", torch.sigmoid(real_logits.detach().float()).mean(), batch_size=batch_size)
             self.log("train/d_fake", torch.sigmoid(fake_logits.detach().float()).mean(), batch_size=batch_size)
+            for name, value in terms.items():
+                self.log(f"train/loss_d_{name}", value.detach(), batch_size=batch_size)
         self.untoggle_optimizer(optimizer)
         return finite
 
@@ -186,7 +280,8 @@ class SRGANModule(SRBaseModule):
         loss = content
         if not pretraining:
             real_logits = self.discriminator(hr).detach() if self.adversarial_loss.needs_real_for_generator else None
-            adversarial = self.adversarial_loss.generator_loss(self.discriminator(sr), real_logits)
+            adversarial = self.generator_adversarial_loss(sr, hr, self.discriminator(sr), real_logits)
+            self._check_hook_output("generator_adversarial_loss", adversarial)
             loss = content + weight * adversarial
         finite = bool(torch.isfinite(loss))
         if finite and not pretraining:
@@ -206,6 +301,17 @@ class SRGANModule(SRBaseModule):
             self.log("train/generator_steps", self.generator_steps.float(), batch_size=batch_size)
         self.untoggle_optimizer(optimizer)
         return finite
+
+    def _check_hook_output(self, hook: str, loss: Tensor, terms: dict[str, Tensor] | None = None) -> None:
+        """Raise when a loss hook returned anything but one-element tensors (backward and logging need them)."""
+        named = [("its loss", loss), *((f"its term {name!r}", value) for name, value in (terms or {}).items())]
+        for what, value in named:
+            if not isinstance(value, Tensor) or value.numel() != 1:
+                got = f"shaped {tuple(value.shape)}" if isinstance(value, Tensor) else f"a {type(value).__name__}"
+                raise ValueError(
+                    f"{type(self).__name__}.{hook} must return one-element tensors, but {what} is {got}: reduce it "
+                    "in the override (e.g. with .mean())."
+                )
 
     def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
         """Clip each network's gradients; Lightning calls this after the AMP scaler unscaled them."""

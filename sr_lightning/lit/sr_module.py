@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+import warnings
+from typing import Any, Literal
 
 import torch
+from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor, nn
 
 from sr_lightning.lit._hparams import save_config
@@ -20,15 +23,19 @@ class SRModule(SRBaseModule):
 
     Validation and test steps return ``{"lr", "sr", "hr", "name"}`` so that callbacks
     (:class:`~sr_lightning.callbacks.SRMetrics`, :class:`~sr_lightning.callbacks.ImagePanel`) can score and
-    show the images; the module itself only logs its loss. Under LightningCLI the optimizer and scheduler come
-    from the standard top-level ``optimizer:`` and ``lr_scheduler:`` keys; used directly, the module trains with
-    Adam at ``lr``. With ``ema_decay`` an exponential moving average of the weights is kept, saved in checkpoints,
-    and used for validation, test and predict.
+    show the images; the module itself only logs its loss. The optimizer and the learning-rate scheduler are
+    callables of the parameters and of the optimizer, as in :class:`~sr_lightning.lit.SRGANModule` (one idiom
+    for both): in YAML ``model.init_args.optimizer`` / ``scheduler`` with a ``class_path``, in Python
+    ``functools.partial(torch.optim.Adam, lr=1e-3)``. With ``ema_decay`` an exponential moving average of the
+    weights is kept, saved in checkpoints, and used for validation, test and predict.
 
     Args:
         generator: the network, (B, 3, H, W) in [0, 1] -> (B, 3, sH, sW), with a ``scale`` attribute.
         loss: the pixel loss, ``nn.L1Loss()`` when not given (EDSR's choice, Abram & Sadik).
-        lr: Adam's learning rate when no optimizer is configured from outside.
+        optimizer: makes the generator's optimizer from its parameters; default Adam at 1e-4.
+        scheduler: makes the learning-rate scheduler from the optimizer; default none.
+        scheduler_interval: step the scheduler after every ``"epoch"`` or every ``"step"``.
+        lr: deprecated, the learning rate of the default Adam: give ``optimizer`` instead.
         ema_decay: decay of the weights' moving average (e.g. 0.999); ``None`` keeps none.
         channels_last: generator weights and inputs in channels-last memory format (see :class:`SRBaseModule`).
         compile_generator: ``torch.compile`` the generator's training forward; checkpoints keep their keys.
@@ -52,7 +59,10 @@ class SRModule(SRBaseModule):
         self,
         generator: nn.Module,
         loss: nn.Module | None = None,
-        lr: float = 1e-4,
+        optimizer: OptimizerCallable | None = None,
+        scheduler: LRSchedulerCallable | None = None,
+        scheduler_interval: Literal["epoch", "step"] = "epoch",
+        lr: float | None = None,
         ema_decay: float | None = None,
         channels_last: bool = False,
         compile_generator: bool = False,
@@ -71,9 +81,23 @@ class SRModule(SRBaseModule):
             generator_weights=generator_weights,
             generator_weights_strict=generator_weights_strict,
         )
-        save_config(self, ["generator", "loss"])
+        save_config(self, ["generator", "loss", "optimizer", "scheduler"])
+        if scheduler_interval not in ("epoch", "step"):
+            raise ValueError(f"scheduler_interval must be 'epoch' or 'step', got {scheduler_interval!r}.")
+        if lr is not None:
+            if optimizer is not None:
+                raise ValueError(f"SRModule got lr={lr} and an optimizer: give the learning rate to the optimizer.")
+            warnings.warn(
+                "SRModule(lr=...) is deprecated: give optimizer=functools.partial(torch.optim.Adam, lr=...) "
+                "(YAML: model.init_args.optimizer with class_path torch.optim.Adam).",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            optimizer = functools.partial(torch.optim.Adam, lr=lr)
         self.loss = loss if loss is not None else nn.L1Loss()
-        self.lr = lr
+        self._optimizer_factory = optimizer
+        self._scheduler_factory = scheduler
+        self.scheduler_interval = scheduler_interval
 
     def compute_loss(self, sr: Tensor, hr: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         """The total loss and its unweighted terms by name (empty unless the loss is a
@@ -94,5 +118,13 @@ class SRModule(SRBaseModule):
         super().optimizer_step(*args, **kwargs)
         self.update_ema()
 
-    def configure_optimizers(self) -> torch.optim.Optimizer:
-        return torch.optim.Adam(self.generator.parameters(), lr=self.lr)
+    def configure_optimizers(self) -> Any:
+        factory = self._optimizer_factory or functools.partial(torch.optim.Adam, lr=1e-4)
+        optimizer = factory(self.generator.parameters())
+        if self._scheduler_factory is None:
+            return optimizer
+        scheduler = self._scheduler_factory(optimizer)
+        config = {"scheduler": scheduler, "interval": self.scheduler_interval}
+        if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            config["monitor"] = "val/psnr_y"
+        return {"optimizer": optimizer, "lr_scheduler": config}

@@ -22,6 +22,7 @@ from sr_lightning.models.discriminator import SRGANDiscriminator
 from sr_lightning.models.edsr import EDSR
 from sr_lightning.models.edsr_msa import EDSRMSA, MSAResidualBlock
 from sr_lightning.models.se_srresnet import SEResidualBlock, SESRResNet
+from sr_lightning.models.spec import RecordsSpec, network_spec
 from sr_lightning.models.srgan import AttentionResidualBlock, AttentionSRGANGenerator
 from sr_lightning.models.srresnet import SRResNet
 
@@ -34,6 +35,7 @@ __all__ = [
     "MSAResidualBlock",
     "MeanShift",
     "MultiScaleAttention",
+    "RecordsSpec",
     "ResidualBlock",
     "SEResidualBlock",
     "SESRResNet",
@@ -41,4 +43,5 @@ __all__ = [
     "SRResNet",
     "ScaleTails",
     "Upsampler",
+    "network_spec",
 ]

@@ -12,10 +12,12 @@ from typing import Literal
 from torch import Tensor, nn
 from torch.nn.utils.parametrizations import spectral_norm
 
+from sr_lightning.models.spec import RecordsSpec
+
 __all__ = ["SRGANDiscriminator"]
 
 
-class SRGANDiscriminator(nn.Module):
+class SRGANDiscriminator(RecordsSpec, nn.Module):
     """The VGG-style SRGAN discriminator; it returns raw logits of shape (B, 1), the losses apply the sigmoid.
 
     Layers: k3n64s1 + LeakyReLU, then k3n64s2, k3n128s1, k3n128s2, k3n256s1, k3n256s2, k3n512s1, k3n512s2, each

@@ -12,11 +12,12 @@ from sr_lightning.models.blocks import (
     check_scale,
     default_conv,
 )
+from sr_lightning.models.spec import RecordsSpec
 
 __all__ = ["EDSR"]
 
 
-class EDSR(nn.Module):
+class EDSR(RecordsSpec, nn.Module):
     """Enhanced Deep Super-Resolution network.
 
     The defaults are EDSR-baseline (16 blocks x 64 features, 1.37 M parameters at x2). The full EDSR, also the

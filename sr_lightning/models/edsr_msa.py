@@ -10,6 +10,7 @@ from torch import Tensor, nn
 
 from sr_lightning.models.attention import MultiScaleAttention
 from sr_lightning.models.blocks import DIV2K_RGB_MEAN, MeanShift, ScaleTails, check_scale, default_conv
+from sr_lightning.models.spec import RecordsSpec
 
 __all__ = ["EDSRMSA", "MSAResidualBlock"]
 
@@ -54,7 +55,7 @@ class MSAResidualBlock(nn.Module):
         return x + self.attention(self.body(x)) * self.res_scale
 
 
-class EDSRMSA(nn.Module):
+class EDSRMSA(RecordsSpec, nn.Module):
     """EDSR with Multi-Scale Attention, the model of Tyagi's MSc thesis.
 
     Mean shift, a 3x3 head, ``n_resblocks`` ``MSAResidualBlock`` s, a 3x3 conv and a global skip, then one

@@ -14,11 +14,12 @@ import torch
 from torch import Tensor, nn
 
 from sr_lightning.models.blocks import ResidualBlock, Upsampler, check_scale, default_conv
+from sr_lightning.models.spec import RecordsSpec
 
 __all__ = ["SRResNet"]
 
 
-class SRResNet(nn.Module):
+class SRResNet(RecordsSpec, nn.Module):
     """Super-Resolution Residual Network.
 
     Args:

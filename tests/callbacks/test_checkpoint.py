@@ -3,6 +3,7 @@ is never the best checkpoint."""
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import lightning as L
@@ -43,7 +44,7 @@ def _load(path: Path) -> dict:
 
 def _module(seed: int = 0) -> SRModule:
     torch.manual_seed(seed)
-    return SRModule(EDSR(scale=2, n_resblocks=1, n_feats=8), lr=1e-3)
+    return SRModule(EDSR(scale=2, n_resblocks=1, n_feats=8), optimizer=partial(torch.optim.Adam, lr=1e-3))
 
 
 def test_last_ckpt_follows_every_epoch_even_when_the_score_does_not_improve(tmp_path, tiny_trainer, tiny_data) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import lightning as L
@@ -41,7 +42,9 @@ def _data(tmp_path: Path, write_images) -> SRDataModule:
 
 def _module() -> SRModule:
     torch.manual_seed(0)
-    return SRModule(EDSRMSA(scale=2, scales=(2, 4), n_resblocks=1, n_feats=8), lr=1e-3)
+    return SRModule(
+        EDSRMSA(scale=2, scales=(2, 4), n_resblocks=1, n_feats=8), optimizer=partial(torch.optim.Adam, lr=1e-3)
+    )
 
 
 def test_schedule_switches_data_generator_and_metrics_then_keeps_the_body(tmp_path, write_images) -> None:

@@ -3,6 +3,7 @@ checkpoints."""
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -99,7 +100,7 @@ def test_the_average_is_frozen_and_stays_in_eval_mode() -> None:
 
 # ----------------------------------------------------------------------------------------------- in a fit
 def test_srmodule_ema_follows_the_generator_and_is_used_for_validation(tiny_trainer, tiny_data, tmp_path: Path) -> None:
-    module = SRModule(_generator(), lr=1e-2, ema_decay=0.5)
+    module = SRModule(_generator(), optimizer=partial(torch.optim.Adam, lr=1e-2), ema_decay=0.5)
     average = _params(module.generator)
     weights = _GeneratorWeights()
     trainer = tiny_trainer(max_epochs=1, limit_train_batches=2, limit_val_batches=0, callbacks=[weights])

@@ -440,3 +440,180 @@ def test_a_top_level_cli_optimizer_is_a_clear_error(tmp_path: Path, write_images
     ]
     with pytest.raises(ValueError, match="optimizer_g/optimizer_d"):
         main(args)
+
+
+# -------------------------------------------------------------------------------------------- the loss hooks
+class _R1Module(SRGANModule):
+    """An R1 penalty through the public hook (as in the module docstring); it records the ``real`` it was given."""
+
+    discriminator_real_requires_grad = True
+
+    def __init__(self, generator: nn.Module, discriminator: nn.Module, r1_gamma: float = 10.0, **kwargs) -> None:
+        super().__init__(generator, discriminator, **kwargs)
+        self.r1_gamma = r1_gamma
+        self.reals: list[Tensor] = []
+
+    def discriminator_loss(self, real, fake, real_logits, fake_logits) -> tuple[Tensor, dict[str, Tensor]]:
+        self.reals.append(real)
+        loss, terms = super().discriminator_loss(real, fake, real_logits, fake_logits)
+        (grad,) = torch.autograd.grad(real_logits.sum(), real, create_graph=True)
+        r1 = grad.pow(2).flatten(1).sum(1).mean()
+        return loss + self.r1_gamma / 2 * r1, {**terms, "adv": loss, "r1": r1}
+
+
+def _r1_by_hand(discriminator: nn.Module, batch: dict[str, Tensor], sr: Tensor, gamma: float) -> tuple[Tensor, ...]:
+    """The vanilla discriminator loss, R1 = mean over the batch of |grad_x D(x)|^2 at the real images, and the total
+    ``loss + gamma / 2 * R1``, all with their graphs to ``discriminator``'s weights."""
+    real = batch["hr"].clone().requires_grad_(True)
+    real_logits, fake_logits = discriminator(real), discriminator(sr.detach())
+    loss = 0.5 * (
+        F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
+        + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+    )
+    (grad,) = torch.autograd.grad(real_logits.sum(), real, create_graph=True)
+    r1 = (grad**2).sum((1, 2, 3)).mean()
+    return loss, r1, loss + gamma / 2 * r1
+
+
+class _DiscriminatorGrads(Callback):
+    """The discriminator's gradients at each of its optimizer steps (after the backward, before the step)."""
+
+    def __init__(self) -> None:
+        self.grads: list[list[Tensor]] = []
+
+    def on_before_optimizer_step(self, trainer, pl_module, optimizer) -> None:
+        if optimizer is pl_module.optimizers(use_pl_optimizer=False)[1]:
+            self.grads.append([p.grad.detach().clone() for p in pl_module.discriminator.parameters()])
+
+
+def test_an_r1_hook_is_logged_and_matches_r1_by_hand(tiny_trainer, tiny_data) -> None:
+    module = _R1Module(_generator(), _discriminator(), r1_gamma=10.0)
+    g0, d0 = copy.deepcopy(module.generator), copy.deepcopy(module.discriminator)
+    trainer, recorder = _fit(tiny_trainer, tiny_data, module)
+    batch = recorder.batches[0]
+    (real,) = module.reals
+    assert real.is_leaf and real.requires_grad and torch.equal(real, batch["hr"])  # a leaf copy of the batch
+    loss, r1, total = _r1_by_hand(d0, batch, g0(batch["lr"]), gamma=10.0)
+    logged = trainer.callback_metrics
+    # The same float32 operations on the same CPU tensors (bit-identical here); 1e-6 relative allows for kernels
+    # that sum in another order.
+    assert logged["train/loss_d_r1"].item() == pytest.approx(r1.item(), rel=1e-6)
+    assert logged["train/loss_d_adv"].item() == pytest.approx(loss.item(), rel=1e-6)
+    assert logged["train/loss_d"].item() == pytest.approx(total.item(), rel=1e-6)
+    assert 10.0 / 2 * r1.item() > 0.1 * loss.item()  # the penalty is not negligible on this batch
+    assert (int(module.generator_steps), int(module.discriminator_updates)) == (1, 1)
+
+
+def test_an_r1_hook_adds_its_gradient_to_the_discriminator_step(tiny_trainer, tiny_data) -> None:
+    module = _R1Module(_generator(), _discriminator(), r1_gamma=10.0)
+    g0, d0 = copy.deepcopy(module.generator), copy.deepcopy(module.discriminator)
+    grads = _DiscriminatorGrads()
+    _, recorder = _fit(tiny_trainer, tiny_data, module, callbacks=[grads])
+    loss, _, total = _r1_by_hand(d0, recorder.batches[0], g0(recorder.batches[0]["lr"]), gamma=10.0)
+    expected = torch.autograd.grad(total, list(d0.parameters()), retain_graph=True)
+    without_penalty = torch.autograd.grad(loss, list(d0.parameters()))
+    (logged,) = grads.grads
+    for got, want in zip(logged, expected, strict=True):
+        # The same float32 graph (double backward included) on the CPU, bit-identical here; other CPU kernels may sum
+        # in another order: 1e-5 relative, 1e-6 absolute for the entries near zero (the largest are ~10).
+        torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6)
+    penalty = max((want - base).abs().max().item() for want, base in zip(expected, without_penalty, strict=True))
+    assert penalty > 1e-2 * max(want.abs().max().item() for want in expected)  # the R1 part matters
+
+
+class _NaNHookModule(SRGANModule):
+    """Returns a NaN from a loss hook at the chosen calls (counted from 0): the loss or a term of the discriminator's
+    hook, or the generator's adversarial loss."""
+
+    def __init__(self, nan_calls: Container[int], where: str) -> None:
+        super().__init__(_generator(), _discriminator())
+        self.nan_calls, self.where, self.calls = nan_calls, where, {"d": 0, "g": 0}
+
+    def _nan(self, hook: str) -> float:
+        nan = self.calls[hook] in self.nan_calls
+        self.calls[hook] += 1
+        return float("nan") if nan else 1.0
+
+    def discriminator_loss(self, real, fake, real_logits, fake_logits) -> tuple[Tensor, dict[str, Tensor]]:
+        loss, _ = super().discriminator_loss(real, fake, real_logits, fake_logits)
+        factor = self._nan("d") if self.where != "generator" else 1.0
+        if self.where == "discriminator_term":
+            return loss, {"extra": loss.detach() * factor}
+        return loss * factor, {"extra": loss.detach()}
+
+    def generator_adversarial_loss(self, sr, hr, fake_logits, real_logits) -> Tensor:
+        factor = self._nan("g") if self.where == "generator" else 1.0
+        return super().generator_adversarial_loss(sr, hr, fake_logits, real_logits) * factor
+
+
+@pytest.mark.parametrize("where", ["discriminator_loss", "discriminator_term", "generator"])
+def test_a_non_finite_value_from_a_hook_is_skipped_and_counted(tiny_trainer, tiny_data, where: str) -> None:
+    # As with a NaN generator output (test_a_non_finite_batch_is_skipped_without_touching_either_network): batches
+    # 1 and 2 are skipped and counted, a finite batch resets the run of skips.
+    module = _NaNHookModule(nan_calls={1, 2}, where=where)
+    counters = _Counters()
+    trainer, recorder = _fit(tiny_trainer, tiny_data, module, limit_train_batches=4, callbacks=[counters])
+    ends = recorder.at_batch_end
+    assert _same(ends[0][0], ends[2][0])  # the generator was not stepped in batches 1 and 2
+    assert not _same(ends[2][0], ends[3][0]) and not _same(ends[2][1], ends[3][1])
+    assert counters.consecutive == [0, 1, 2, 0]
+    assert trainer.callback_metrics["train/skipped_steps"].item() == 2.0
+    # A NaN in the discriminator's hook skips its step too; the generator's hook comes after the discriminator's step,
+    # which stands, as it does today for a non-finite adversarial loss.
+    skipped_d = where != "generator"
+    assert _same(ends[0][1], ends[2][1]) == skipped_d
+    assert (int(module.skipped_steps), int(module.generator_steps)) == (2, 2)
+    assert int(module.discriminator_updates) == (2 if skipped_d else 4)
+    assert torch.isfinite(trainer.callback_metrics["train/loss_d_extra"])  # the last (finite) batch's term
+
+
+@pytest.mark.parametrize(
+    ("where", "message"),
+    [("discriminator_term", "discriminator loss or one of its terms"), ("generator", "generator's adversarial loss")],
+)
+def test_non_finite_hooks_stop_the_fit_after_max_consecutive_skips(tiny_trainer, tiny_data, where, message) -> None:
+    module = _NaNHookModule(nan_calls=range(100), where=where)
+    module.max_consecutive_skips = 2
+    with pytest.raises(NonFiniteLossError, match=f"2 consecutive.*{message}"):
+        _fit(tiny_trainer, tiny_data, module, limit_train_batches=4)
+    assert (int(module.skipped_steps), int(module.generator_steps)) == (2, 0)
+
+
+def test_a_hook_returning_a_per_sample_loss_is_a_clear_error(tiny_trainer, tiny_data) -> None:
+    class PerSample(SRGANModule):
+        def discriminator_loss(self, real, fake, real_logits, fake_logits) -> tuple[Tensor, dict[str, Tensor]]:
+            return real_logits.squeeze(1) - fake_logits.squeeze(1), {}
+
+    message = r"PerSample.discriminator_loss must return one-element tensors, but its loss is shaped \(2,\)"
+    with pytest.raises(ValueError, match=message):
+        _fit(tiny_trainer, tiny_data, PerSample(_generator(), _discriminator()))
+
+
+@pytest.mark.parametrize("mode", ["vanilla", "srgan", "lsgan", "hinge", "relativistic_average"])
+def test_the_default_hooks_give_the_adversarial_losses(tiny_trainer, tiny_data, mode: str) -> None:
+    # The module's losses before the hooks existed: AdversarialLoss.discriminator_loss(D(hr), D(sr)) with the
+    # weights before the discriminator step, generator_loss(D(sr), D(hr) if relativistic) with those after it.
+    module = SRGANModule(_generator(), _discriminator(), adversarial_loss=AdversarialLoss(mode), adversarial_weight=0.1)
+    g0, d0 = copy.deepcopy(module.generator), copy.deepcopy(module.discriminator)
+    trainer, recorder = _fit(tiny_trainer, tiny_data, module)
+    d1 = copy.deepcopy(d0)
+    d1.load_state_dict(recorder.at_step[1][3])
+    batch, reference = recorder.batches[0], AdversarialLoss(mode)
+    with torch.no_grad():
+        sr = g0(batch["lr"])
+        real_logits, fake_logits = d0(batch["hr"]), d0(sr)
+        loss_d = reference.discriminator_loss(real_logits, fake_logits)
+        real_for_g = d1(batch["hr"]) if mode == "relativistic_average" else None
+        adversarial = reference.generator_loss(d1(sr), real_for_g)
+        content = (sr - batch["hr"]).abs().mean()
+    logged = trainer.callback_metrics
+    # The same float32 computations on the CPU (as in test_relativistic_generator_loss_uses_the_real_logits).
+    assert logged["train/loss_d"].item() == pytest.approx(loss_d.item(), abs=1e-6)
+    assert logged["train/loss_g_adv"].item() == pytest.approx(adversarial.item(), abs=1e-6)
+    assert logged["train/loss_g"].item() == pytest.approx((content + 0.1 * adversarial).item(), abs=1e-6)
+    assert not [key for key in logged if key.startswith("train/loss_d_")]  # the default has no extra terms
+    # Called directly, the hooks are the adversarial loss's methods, bit for bit.
+    hook_d, terms = module.discriminator_loss(batch["hr"], sr, real_logits, fake_logits)
+    assert torch.equal(hook_d, loss_d) and terms == {}
+    hook_g = module.generator_adversarial_loss(sr, batch["hr"], fake_logits, real_logits)
+    assert torch.equal(hook_g, reference.generator_loss(fake_logits, real_logits))

@@ -3,6 +3,7 @@ and refuses to write a checkpoint whose weights are not finite; the tools refuse
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -33,7 +34,9 @@ class _NaNOnCalls(nn.Module):
 
 def _module(loss: nn.Module, **kwargs) -> SRModule:
     torch.manual_seed(0)
-    return SRModule(EDSR(scale=2, n_resblocks=1, n_feats=8), loss=loss, lr=1e-3, **kwargs)
+    return SRModule(
+        EDSR(scale=2, n_resblocks=1, n_feats=8), loss=loss, optimizer=partial(torch.optim.Adam, lr=1e-3), **kwargs
+    )
 
 
 def test_a_nan_step_is_skipped_and_counted(tiny_trainer, tiny_data) -> None:
@@ -88,7 +91,7 @@ def test_a_diverging_cli_run_stops_and_leaves_only_finite_checkpoints(tmp_path, 
         "--model.init_args.generator.init_args.n_resblocks=4",
         "--model.init_args.generator.init_args.n_feats=8",
         "--model.init_args.max_consecutive_skips=3",
-        "--optimizer.init_args.lr=1e6",
+        "--model.init_args.optimizer.init_args.lr=1e6",
         f"--data.train_dir={train}",
         "--data.val_fraction=0.25",
         "--data.patch_size=24",

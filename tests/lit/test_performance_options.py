@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import pickle
+from functools import partial
 
 import pytest
 import torch
@@ -21,7 +22,7 @@ BACKEND = "aot_eager"
 
 def _module(**options) -> SRModule:
     torch.manual_seed(0)
-    return SRModule(EDSR(scale=2, n_resblocks=1, n_feats=8), lr=1e-3, **options)
+    return SRModule(EDSR(scale=2, n_resblocks=1, n_feats=8), optimizer=partial(torch.optim.Adam, lr=1e-3), **options)
 
 
 def _batch(size: int = 8) -> dict[str, Tensor]:

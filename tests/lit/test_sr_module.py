@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,7 @@ def tiny_data(tmp_path: Path, write_images) -> SRDataModule:
     "generator", [EDSR(scale=2, n_resblocks=1, n_feats=8), SRResNet(scale=2, n_resblocks=1, n_feats=8)]
 )
 def test_fast_dev_run_trains_validates_and_changes_weights(tiny_trainer, tiny_data, generator: nn.Module) -> None:
-    module = SRModule(generator, lr=1e-3)
+    module = SRModule(generator, optimizer=partial(torch.optim.Adam, lr=1e-3))
     before = [p.detach().clone() for p in module.parameters()]
     tiny_trainer(fast_dev_run=True, callbacks=[SRMetrics()]).fit(module, datamodule=tiny_data)
     assert any(not torch.equal(a, b) for a, b in zip(before, module.parameters(), strict=True))
@@ -72,9 +73,10 @@ def test_generator_without_scale_is_rejected() -> None:
 
 
 def test_hyperparameters_leave_networks_out_of_checkpoints_outside_the_cli() -> None:
-    module = SRModule(EDSR(scale=2, n_resblocks=1, n_feats=8), lr=3e-4)
+    module = SRModule(EDSR(scale=2, n_resblocks=1, n_feats=8), optimizer=partial(torch.optim.Adam, lr=3e-4))
     assert dict(module.hparams) == {
-        "lr": 3e-4,
+        "scheduler_interval": "epoch",
+        "lr": None,
         "ema_decay": None,
         "channels_last": False,
         "compile_generator": False,
@@ -95,7 +97,7 @@ def test_bf16_mixed_runs_on_cpu(tiny_trainer, tiny_data) -> None:
 @pytest.mark.gpu
 @pytest.mark.parametrize("precision", ["16-mixed", "bf16-mixed", "32"])
 def test_precisions_on_gpu(cuda, tiny_trainer, tiny_data, precision: str) -> None:
-    module = SRModule(EDSR(scale=2, n_resblocks=2, n_feats=16), lr=1e-3)
+    module = SRModule(EDSR(scale=2, n_resblocks=2, n_feats=16), optimizer=partial(torch.optim.Adam, lr=1e-3))
     trainer = tiny_trainer(
         accelerator="gpu",
         devices=1,
