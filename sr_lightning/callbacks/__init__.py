@@ -8,6 +8,7 @@ from sr_lightning.callbacks.gradcam import GradCAMImages
 from sr_lightning.callbacks.images import ImagePanel, make_panel
 from sr_lightning.callbacks.metrics import SRMetrics
 from sr_lightning.callbacks.perceptual import LPIPSMetric
+from sr_lightning.callbacks.predictions import PredictionWriter
 from sr_lightning.callbacks.progressive import ProgressiveScale
 from sr_lightning.callbacks.ranked import BestWorstImages
 from sr_lightning.callbacks.summary import RunSummary, format_comparison
@@ -20,6 +21,7 @@ __all__ = [
     "GradCAMImages",
     "ImagePanel",
     "LPIPSMetric",
+    "PredictionWriter",
     "ProgressiveScale",
     "RunSummary",
     "SRCheckpoint",

@@ -1,8 +1,10 @@
 """Data: reading images, the MATLAB-bicubic degradation, training/evaluation datasets and the DataModule.
 
 Files -> :func:`read_image` (8-bit RGB) -> :class:`TrainPatchDataset` (random HR patch, LR by :func:`bicubic_lr`)
-or :class:`PairedImageDataset` (whole images, official LR files when a paired folder has them) ->
-:class:`SRDataModule`. Float images are in [0, 1]; LR images are quantized to 8 bits like the benchmark files.
+or :class:`PairedPatchDataset` (aligned random patches of HR images and their LR files) or
+:class:`PairedImageDataset` (whole images, official LR files when a paired folder has them) or
+:class:`LRImageDataset` (LR images to upscale, for predict) -> :class:`SRDataModule`. Float images are in
+[0, 1]; LR images are quantized to 8 bits like the benchmark files.
 Decoded training images can be cached in memory or in a memory-mapped file on disk (:class:`DiskImageCache`),
 and the LR patches made per batch on the accelerator (``SRDataModule(degrade_on_device=True)``).
 """
@@ -13,8 +15,10 @@ from sr_lightning.data.datasets import CACHE_MODES, TrainPatchDataset
 from sr_lightning.data.degradation import bicubic_lr, crop_to_multiple, quantize_8bit
 from sr_lightning.data.imresize import imresize
 from sr_lightning.data.io import IMAGE_EXTENSIONS, ImageReadError, image_size, list_images, read_image, to_float
-from sr_lightning.data.layout import ImagePair, find_pairs, is_paired_folder
+from sr_lightning.data.layout import ImagePair, PairedFolder, find_lr_pairs, find_pairs, is_paired_folder
+from sr_lightning.data.lr_images import LRImageDataset
 from sr_lightning.data.paired import PairedImageDataset, collate_whole_images
+from sr_lightning.data.paired_patches import PairedPatchDataset
 from sr_lightning.data.samplers import SeededPatchSampler
 from sr_lightning.data.samples import DEFAULT_TRAIN_NAMES, DEFAULT_VAL_NAMES, SAMPLE_NAMES, load_sample
 from sr_lightning.data.sources import FileSource, ImageSource, SampleSource, split_by_name
@@ -31,7 +35,10 @@ __all__ = [
     "ImagePair",
     "ImageReadError",
     "ImageSource",
+    "LRImageDataset",
+    "PairedFolder",
     "PairedImageDataset",
+    "PairedPatchDataset",
     "SRDataModule",
     "SampleSource",
     "SeededPatchSampler",
@@ -40,6 +47,7 @@ __all__ = [
     "collate_whole_images",
     "crop_to_multiple",
     "default_cache_dir",
+    "find_lr_pairs",
     "find_pairs",
     "image_size",
     "imresize",

@@ -1,4 +1,4 @@
-"""The LightningDataModule: training patches, validation/test/predict whole images, from folders or built-ins.
+"""The LightningDataModule: training patches, whole validation/test images, LR images to predict, from folders.
 
 ``SRDataModule()`` with no argument trains on the photographs embedded in scikit-image and validates on two of
 them (:mod:`sr_lightning.data.samples`), so the quickstart runs offline. With folders, every argument is a
@@ -11,6 +11,15 @@ plain ``str`` / ``list[str]`` / number, so a LightningCLI YAML sets it directly:
       test_dir: data/benchmarks/Set14
       cache: disk                        # decode each training image once, not at every draw (see below)
       degrade_on_device: true            # make the LR patches on the accelerator, per batch
+
+Paired training data: when the LR images exist as files, training cuts aligned patches from them instead of making
+them by bicubic (:class:`~sr_lightning.data.paired_patches.PairedPatchDataset`): a ``train_dir`` holding ``HR/`` and
+``LR_bicubic/X<s>/`` is used that way automatically, and DIV2K's own layout takes one more argument::
+
+    data:
+      scale: 4
+      train_dir: data/DIV2K/DIV2K_train_HR
+      train_lr_dir: data/DIV2K/DIV2K_train_LR_bicubic/X4   # 0001.png <-> 0001x4.png
 
 Speed: decoding a 2K PNG costs far more than cutting and resizing a 96-pixel patch. ``cache="disk"`` decodes
 the training images once, in ``setup`` (``prepare_data`` under a Trainer, so one process per node builds it),
@@ -32,7 +41,10 @@ from sr_lightning.data.cache import DiskImageCache
 from sr_lightning.data.datasets import CacheMode, TrainPatchDataset, cache_mode
 from sr_lightning.data.degradation import bicubic_lr
 from sr_lightning.data.io import list_images
+from sr_lightning.data.layout import PairedFolder, find_pairs, is_paired_folder, lr_folder
+from sr_lightning.data.lr_images import LRImageDataset
 from sr_lightning.data.paired import PairedImageDataset, collate_whole_images
+from sr_lightning.data.paired_patches import PairedPatchDataset, build_pair_caches, pairs_with_lr
 from sr_lightning.data.samplers import SeededPatchSampler
 from sr_lightning.data.samples import DEFAULT_TRAIN_NAMES, DEFAULT_VAL_NAMES
 from sr_lightning.data.sources import FileSource, ImageSource, SampleSource, split_by_name
@@ -40,6 +52,22 @@ from sr_lightning.data.sources import FileSource, ImageSource, SampleSource, spl
 __all__ = ["SUPPORTED_SCALES", "SRDataModule"]
 
 SUPPORTED_SCALES: tuple[int, ...] = (2, 3, 4)
+
+_NO_TRAIN_DATA = (
+    "No training images: set --data.train_dir (data.train_dir in a YAML config, SRDataModule(train_dir=...) in "
+    "Python) to the folder of the HR training images (e.g. DIV2K/DIV2K_train_HR; searched recursively), or to a "
+    "paired folder with HR/ and LR_bicubic/X<s>/ (DIV2K's separate LR folder goes in --data.train_lr_dir), or give "
+    "--data.train_files. This data module has use_samples=False, so it does not train on the embedded sample "
+    "photographs (use_samples=true does, for a smoke test)."
+)
+_NO_VAL_DATA = (
+    "No validation images: set --data.val_dir (data.val_dir in a YAML config) to a folder of HR images or a paired "
+    "folder with HR/ and LR_bicubic/X<s>/, or set --data.train_dir, whose images are then split. This data module "
+    "has use_samples=False, so it does not validate on the embedded sample photographs."
+)
+
+_TrainImages = list[ImageSource] | PairedFolder
+"""Training (or validation) images: HR sources (LR made by bicubic), or a folder of HR/LR pairs."""
 
 
 def _check_scale(scale: int, patch_size: int) -> None:
@@ -53,24 +81,32 @@ class SRDataModule(L.LightningDataModule):
     """HR/LR data for super-resolution: random patches to train, whole images to validate, test and predict.
 
     Training images come from ``train_dir`` (searched recursively), ``train_files``, or, with neither, the
-    embedded scikit-image photographs. Validation images come from ``val_dir``; without it, the embedded
-    default uses :data:`~sr_lightning.data.samples.DEFAULT_VAL_NAMES`, and training files are split by name
-    (:func:`~sr_lightning.data.sources.split_by_name`: every ``round(1 / val_fraction)``-th file in name order,
-    at least one on each side). ``val_dir``, ``test_dir`` and ``predict_dir`` are either paired folders
+    embedded scikit-image photographs (unless ``use_samples=False``: then ``fit`` raises). Their LR patches are
+    made by MATLAB bicubic, except from paired training data: a ``train_dir`` with ``HR/`` and
+    ``LR_bicubic/X<scale>/`` (a ``train_dir`` with ``HR/`` but no LR folder of the scale trains on ``HR/`` with
+    bicubic LR), or ``train_dir`` + ``train_lr_dir`` (DIV2K's separate HR and LR folders); the patches are then
+    cut from the LR files (:class:`~sr_lightning.data.paired_patches.PairedPatchDataset`).
+    Validation images come from ``val_dir``; without it, the embedded default uses
+    :data:`~sr_lightning.data.samples.DEFAULT_VAL_NAMES`, and training images are split by name
+    (:func:`~sr_lightning.data.sources.split_by_name`: every ``round(1 / val_fraction)``-th image in name order,
+    at least one on each side; pairs stay pairs). ``val_dir`` and ``test_dir`` are either paired folders
     (``HR/`` + ``LR_bicubic/X<s>/``, the official LR files are used) or folders of HR images (LR made by MATLAB
-    bicubic). Predict batches are the same ``{"lr", "hr", "name"}`` dicts as test batches.
+    bicubic). ``predict_dir`` holds the LR images to upscale (no HR image needed), or is a paired folder whose
+    ``LR_bicubic/X<s>/`` files are upscaled (:class:`~sr_lightning.data.lr_images.LRImageDataset`).
 
-    Batches: train ``{"lr": (B, 3, p/s, p/s), "hr": (B, 3, p, p)}``; val/test/predict ``{"lr", "hr", "name"}``
-    with ``name`` a list of str. Every image is float32 in [0, 1] and every LR image is 8-bit quantized. With
-    ``degrade_on_device``, the train loader yields ``{"hr"}`` and ``lr`` is added after the transfer.
+    Batches: train ``{"lr": (B, 3, p/s, p/s), "hr": (B, 3, p, p)}``; val/test ``{"lr", "hr", "name"}``; predict
+    ``{"lr", "name", "path"}`` with ``path`` the input's path relative to ``predict_dir`` (a paired folder:
+    ``<HR sub-folder>/<name><suffix>``); ``name`` and ``path`` are lists of str. Every image is float32 in [0, 1]
+    and every LR image is 8-bit quantized. With ``degrade_on_device``, the train loader yields ``{"hr"}`` and
+    ``lr`` is added after the transfer.
 
     Args:
         scale: the super-resolution factor, 2, 3 or 4; :attr:`scale` can be changed during training.
-        train_dir: folder of training HR images.
+        train_dir: folder of training HR images, or a paired folder (``HR/`` + ``LR_bicubic/X<s>/``).
         train_files: training HR image files, instead of ``train_dir``.
         val_dir: validation folder (paired, or HR images).
         test_dir: test folder (paired, or HR images), needed by ``trainer.test``.
-        predict_dir: predict folder (paired, or HR images), needed by ``trainer.predict``.
+        predict_dir: folder of LR images to upscale, or a paired folder, needed by ``trainer.predict``.
         patch_size: HR training patch side; a multiple of ``scale`` (a multiple of 12 allows every scale).
         repeat: random patches per training image per epoch.
         val_fraction: share of ``train_dir``/``train_files`` used for validation when ``val_dir`` is not set.
@@ -91,13 +127,20 @@ class SRDataModule(L.LightningDataModule):
         cache_images: the older spelling of ``cache="memory"``.
         degrade_on_device: make training LR patches per batch in :meth:`on_after_batch_transfer` (on the
             accelerator) instead of in the workers; same values. Only the Trainer's datamodule gets the hook:
-            a loop of your own calls ``dm.on_after_batch_transfer(batch, 0)`` itself.
+            a loop of your own calls ``dm.on_after_batch_transfer(batch, 0)`` itself. Not with paired training data
+            (its LR patches are files): setting both raises when the training set is built.
+        train_lr_dir: the folder of the LR images of ``train_dir`` at ``scale`` (DIV2K:
+            ``DIV2K_train_LR_bicubic/X4``, files ``0001x4.png`` or ``0001.png`` for ``0001.png``); one scale only.
+        use_samples: without ``train_dir``/``train_files``, train and validate on the embedded sample photographs
+            (the offline quickstart). False: ``setup("fit")`` raises a ValueError naming ``--data.train_dir``, so a
+            recipe that needs a dataset never trains on the samples by mistake; ``validate``/``test``/``predict``
+            with their own folders work as usual.
 
     Raises:
         ValueError: for an unsupported ``scale``, a ``patch_size`` that is not a multiple of it, a
             ``val_fraction`` outside (0, 1), a non-positive batch size or ``repeat``, a negative
-            ``num_workers``, both ``train_dir`` and ``train_files``, an unknown ``cache``, or
-            ``cache_images=True`` with a ``cache`` other than ``"memory"``.
+            ``num_workers``, both ``train_dir`` and ``train_files``, ``train_lr_dir`` without ``train_dir``, an
+            unknown ``cache``, or ``cache_images=True`` with a ``cache`` other than ``"memory"``.
 
     Example:
         >>> dm = SRDataModule(scale=4, patch_size=48, batch_size=2)
@@ -132,6 +175,8 @@ class SRDataModule(L.LightningDataModule):
         cache_dir: str | None = None,
         cache_images: bool = False,
         degrade_on_device: bool = False,
+        train_lr_dir: str | None = None,
+        use_samples: bool = True,
     ) -> None:
         super().__init__()
         _check_scale(scale, patch_size)
@@ -144,16 +189,21 @@ class SRDataModule(L.LightningDataModule):
             raise ValueError(f"num_workers must be >= 0, got {num_workers!r}.")
         if train_dir is not None and train_files:
             raise ValueError("Give train_dir or train_files, not both.")
+        if train_lr_dir is not None and train_dir is None:
+            raise ValueError(
+                f"train_lr_dir={train_lr_dir!r} holds the LR images of train_dir, but train_dir is not set: set it to "
+                "the folder of their HR images (e.g. DIV2K_train_HR)."
+            )
         self._cache = cache_mode(cache)
         if cache_images and self._cache not in ("none", "memory"):
             raise ValueError(f"cache_images=True means cache='memory', but cache={cache!r}: give only cache.")
         self._cache = "memory" if cache_images else self._cache
         self.save_hyperparameters()
         self._scale = scale
-        self.train_dataset: TrainPatchDataset | None = None
+        self.train_dataset: TrainPatchDataset | PairedPatchDataset | None = None
         self.val_dataset: PairedImageDataset | None = None
         self.test_dataset: PairedImageDataset | None = None
-        self.predict_dataset: PairedImageDataset | None = None
+        self.predict_dataset: LRImageDataset | None = None
 
     @property
     def scale(self) -> int:
@@ -180,15 +230,39 @@ class SRDataModule(L.LightningDataModule):
             raise
         self._scale = scale
 
-    def _sources(self) -> tuple[list[ImageSource], list[ImageSource] | None, str]:
-        """Training sources, validation sources (None: use val_dir) and where the training images come from."""
+    def _has_train_images(self) -> bool:
+        return self.hparams.train_dir is not None or bool(self.hparams.train_files)
+
+    def _train_folder(self) -> PairedFolder | None:
+        """The training pairs, when the LR images are files: ``train_lr_dir``, or ``LR_bicubic/X<s>/`` in train_dir."""
         hp = self.hparams
-        if hp.train_dir is None and not hp.train_files:
+        if hp.train_lr_dir is not None:
+            return PairedFolder(Path(hp.train_dir), Path(hp.train_lr_dir), hp.scale)
+        if (
+            hp.train_dir is not None
+            and is_paired_folder(hp.train_dir)
+            and lr_folder(hp.train_dir, self._scale).is_dir()
+        ):
+            return PairedFolder(Path(hp.train_dir))
+        return None
+
+    def _sources(self) -> tuple[_TrainImages, _TrainImages | None, str]:
+        """Training images, validation images (None: use val_dir) and where the training images come from."""
+        hp = self.hparams
+        if not self._has_train_images():
+            if not hp.use_samples:
+                raise ValueError(_NO_TRAIN_DATA)
             train: list[ImageSource] = [SampleSource(name) for name in DEFAULT_TRAIN_NAMES]
             return train, [SampleSource(name) for name in DEFAULT_VAL_NAMES], "the embedded samples"
+        folder = self._train_folder()
+        if folder is not None:
+            return self._split_pairs(folder)
         if hp.train_dir is not None:
             origin = f"train_dir {hp.train_dir}"
-            train = [FileSource(path) for path in list_images(hp.train_dir)]
+            if is_paired_folder(hp.train_dir):  # HR/ without the LR folder of this scale: HR/ only, LR by bicubic
+                train = [FileSource(pair.hr, name=pair.name) for pair in find_pairs(hp.train_dir, self._scale)]
+            else:
+                train = [FileSource(path) for path in list_images(hp.train_dir)]
         else:
             origin = f"train_files ({len(hp.train_files)} files)"
             train = [FileSource(Path(path)) for path in hp.train_files]
@@ -197,10 +271,39 @@ class SRDataModule(L.LightningDataModule):
         train, val = split_by_name(train, hp.val_fraction, origin)
         return train, val, origin
 
-    def _train_dataset(self) -> TrainPatchDataset:
+    def _split_pairs(self, folder: PairedFolder) -> tuple[PairedFolder, PairedFolder | None, str]:
+        """Paired training data and, without val_dir, its validation pairs (split by name like HR images)."""
+        origin = f"train_dir {folder.location}"
+        if self.hparams.val_dir is not None:
+            return folder, None, origin
+        keyed = [FileSource(pair.hr, name=folder.key(pair)) for pair in folder.pairs(self._scale)]
+        _, val = split_by_name(keyed, self.hparams.val_fraction, origin)
+        val_keys = [source.name for source in val]
+        return folder.subset(exclude=val_keys), folder.subset(keys=val_keys), origin
+
+    def _train_dataset(self) -> TrainPatchDataset | PairedPatchDataset:
         if self.train_dataset is None:
             hp = self.hparams
             sources, _, origin = self._sources()
+            if isinstance(sources, PairedFolder):
+                if hp.degrade_on_device:
+                    raise ValueError(
+                        f"degrade_on_device=True makes the LR patches from the HR ones by bicubic, but {origin} has "
+                        "LR image files, which training uses: set degrade_on_device=false (--data.degrade_on_device"
+                        "=false)."
+                    )
+                self.train_dataset = PairedPatchDataset(
+                    sources,
+                    scale=self._scale,
+                    patch_size=hp.patch_size,
+                    repeat=hp.repeat,
+                    augment=hp.augment,
+                    seed=hp.seed,
+                    skip_corrupt=hp.skip_corrupt,
+                    cache=self._cache,
+                    cache_dir=hp.cache_dir,
+                )
+                return self.train_dataset
             self.train_dataset = TrainPatchDataset(
                 sources,
                 scale=self._scale,
@@ -221,7 +324,9 @@ class SRDataModule(L.LightningDataModule):
         if getattr(self, attr) is None:
             folder = getattr(self.hparams, f"{stage}_dir")
             if stage == "val" and folder is None:
-                images: str | list[ImageSource] | None = self._sources()[1]
+                if not self.hparams.use_samples and not self._has_train_images():
+                    raise ValueError(_NO_VAL_DATA)
+                images: str | _TrainImages | None = self._sources()[1]
             elif folder is None:
                 raise ValueError(
                     f"No {stage} images: set data.{stage}_dir (SRDataModule({stage}_dir=...)) to a folder of HR "
@@ -231,10 +336,22 @@ class SRDataModule(L.LightningDataModule):
                 images = folder
             assert images is not None  # without val_dir, _sources() always returns validation sources
             dataset = PairedImageDataset(
-                images, scale=self._scale, skip_corrupt=self.hparams.skip_corrupt, for_metrics=stage != "predict"
+                images, scale=self._scale, skip_corrupt=self.hparams.skip_corrupt, for_metrics=True
             )
             setattr(self, attr, dataset)
         return getattr(self, attr)
+
+    def _predict_dataset(self) -> LRImageDataset:
+        if self.predict_dataset is None:
+            if self.hparams.predict_dir is None:
+                raise ValueError(
+                    "No predict images: set data.predict_dir (SRDataModule(predict_dir=...)) to a folder of LR images "
+                    "to upscale, or a paired folder with HR/ and LR_bicubic/X<s>/ (its LR images are upscaled)."
+                )
+            self.predict_dataset = LRImageDataset(
+                self.hparams.predict_dir, scale=self._scale, skip_corrupt=self.hparams.skip_corrupt
+            )
+        return self.predict_dataset
 
     def prepare_data(self) -> None:
         """Build the disk cache (``cache="disk"``) if it is missing or stale, for ``fit`` only.
@@ -243,18 +360,30 @@ class SRDataModule(L.LightningDataModule):
         """
         fitting = self.trainer is None or self.trainer.state.fn == "fit"
         if self._cache == "disk" and self.train_dataset is None and fitting:
-            DiskImageCache(self._sources()[0], cache_dir=self.hparams.cache_dir, skip_corrupt=self.hparams.skip_corrupt)
+            train, hp = self._sources()[0], self.hparams
+            if isinstance(train, PairedFolder):
+                build_pair_caches(
+                    pairs_with_lr(train, self._scale), cache_dir=hp.cache_dir, skip_corrupt=hp.skip_corrupt
+                )
+            else:
+                DiskImageCache(train, cache_dir=hp.cache_dir, skip_corrupt=hp.skip_corrupt)
 
     def setup(self, stage: str | None = None) -> None:
-        """Build (once) the datasets the stage needs: ``fit`` train and val, ``validate`` val, and so on."""
-        if stage in ("fit", None):
+        """Build (once) the datasets the stage needs: ``fit`` train and val, ``validate`` val, and so on.
+
+        Raises:
+            ValueError: for ``fit`` without training images when ``use_samples=False`` (naming ``--data.train_dir``),
+                and the errors of the datasets (missing folders, unreadable or mismatched images).
+        """
+        fit_data = self.hparams.use_samples or self._has_train_images()
+        if stage == "fit" or (stage is None and fit_data):
             self._train_dataset()
-        if stage in ("fit", "validate", None):
+        if stage in ("fit", "validate") or (stage is None and (fit_data or self.hparams.val_dir is not None)):
             self._eval_dataset("val")
         if stage == "test" or (stage is None and self.hparams.test_dir is not None):
             self._eval_dataset("test")
         if stage == "predict" or (stage is None and self.hparams.predict_dir is not None):
-            self._eval_dataset("predict")
+            self._predict_dataset()
 
     def _loader_options(self) -> dict[str, object]:
         workers = self.hparams.num_workers
@@ -292,7 +421,13 @@ class SRDataModule(L.LightningDataModule):
         return self._eval_dataloader("test")
 
     def predict_dataloader(self) -> DataLoader:
-        return self._eval_dataloader("predict")
+        return DataLoader(
+            self._predict_dataset(),
+            batch_size=self.hparams.val_batch_size,
+            shuffle=False,
+            collate_fn=collate_whole_images,
+            **self._loader_options(),  # type: ignore[arg-type]
+        )
 
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
         """With ``degrade_on_device``, add ``lr`` (MATLAB bicubic, 8-bit) to a batch that has only ``hr``.

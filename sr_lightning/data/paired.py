@@ -19,7 +19,7 @@ from torch.utils.data import Dataset, default_collate
 from sr_lightning.data.datasets import shared_int
 from sr_lightning.data.degradation import bicubic_lr, crop_to_multiple
 from sr_lightning.data.io import ImageReadError, image_size, list_images, read_image, to_float
-from sr_lightning.data.layout import find_pairs, is_paired_folder
+from sr_lightning.data.layout import PairedFolder, find_pairs, is_paired_folder
 from sr_lightning.data.sources import FileSource, ImageSource, describe_sources, usable_sources
 
 __all__ = ["PairedImageDataset", "collate_whole_images", "scorable_size"]
@@ -55,12 +55,14 @@ def _check_lr_size(hr: ImageSource, hr_size: tuple[int, int], lr: Path, lr_size:
 
 
 class PairedImageDataset(Dataset[dict[str, Tensor | str]]):
-    """Whole images with their LR versions, for validation, test and predict.
+    """Whole images with their LR versions, for validation and test (predict: LRImageDataset).
 
     Args:
-        images: a folder or a list of sources. A folder with an ``HR/`` sub-folder is a paired folder
-            (``LR_bicubic/X<s>/`` files are used when present, see :mod:`sr_lightning.data.layout`); any
-            other folder, and a list of sources, holds HR images whose LR images are made by bicubic.
+        images: a folder, a :class:`~sr_lightning.data.layout.PairedFolder` or a list of sources. A folder with an
+            ``HR/`` sub-folder is a paired folder (``LR_bicubic/X<s>/`` files are used when present, see
+            :mod:`sr_lightning.data.layout`), and so is a ``PairedFolder`` (a paired training folder's validation
+            split, or DIV2K's HR and LR folders); any other folder, and a list of sources, holds HR images whose LR
+            images are made by bicubic.
         scale: the super-resolution factor; settable later (the pairs of the new scale are found then).
         skip_corrupt: skip unreadable images with a warning naming each one, instead of raising.
         for_metrics: skip, with a warning naming each, the images too small for the paper-protocol metrics
@@ -82,14 +84,20 @@ class PairedImageDataset(Dataset[dict[str, Tensor | str]]):
 
     def __init__(
         self,
-        images: str | Path | Sequence[ImageSource],
+        images: str | Path | PairedFolder | Sequence[ImageSource],
         scale: int,
         skip_corrupt: bool = False,
         for_metrics: bool = False,
     ) -> None:
-        if isinstance(images, (str, Path)):
-            self.root: Path | None = Path(images)
+        self.folder: PairedFolder | None = None
+        if isinstance(images, PairedFolder):
+            self.root: Path | None = None
+            self.folder = images
             self._sources: list[ImageSource] = []
+            self.origin = images.location
+        elif isinstance(images, (str, Path)):
+            self.root = Path(images)
+            self._sources = []
             self.origin = str(self.root)
         else:
             self.root = None
@@ -122,7 +130,10 @@ class PairedImageDataset(Dataset[dict[str, Tensor | str]]):
 
     def _resolve(self, scale: int) -> list[_Item]:
         lr_of: dict[ImageSource, Path | None] = {}
-        if self.root is not None and is_paired_folder(self.root):
+        if self.folder is not None:
+            for pair in self.folder.pairs(scale):
+                lr_of[FileSource(pair.hr, name=pair.name)] = pair.lr
+        elif self.root is not None and is_paired_folder(self.root):
             for pair in find_pairs(self.root, scale):
                 lr_of[FileSource(pair.hr, name=pair.name)] = pair.lr
         elif self.root is not None:
@@ -172,7 +183,9 @@ class PairedImageDataset(Dataset[dict[str, Tensor | str]]):
 
 
 def collate_whole_images(batch: list[dict[str, Tensor | str]]) -> dict[str, Tensor | list[str]]:
-    """Batch whole-image items: tensors stacked, names in a list; every image must have the same size.
+    """Batch whole-image items: tensors stacked, names (and paths) in lists; every image must have the same size.
+
+    The size compared is the HR image's, or the LR image's for items without one (the LR inputs of predict).
 
     Raises:
         ValueError: naming each image and its size when the sizes differ (use a batch size of 1).
@@ -184,9 +197,10 @@ def collate_whole_images(batch: list[dict[str, Tensor | str]]) -> dict[str, Tens
         >>> batch["hr"].shape, batch["name"]
         (torch.Size([2, 3, 4, 4]), ['a', 'b'])
     """
-    sizes = {tuple(item["hr"].shape) for item in batch}  # type: ignore[union-attr]
+    key = "hr" if "hr" in batch[0] else "lr"
+    sizes = {tuple(item[key].shape) for item in batch}  # type: ignore[union-attr]
     if len(sizes) > 1:
-        listing = ", ".join(f"{item['name']} {'x'.join(map(str, item['hr'].shape[1:]))}" for item in batch)  # type: ignore[union-attr]
+        listing = ", ".join(f"{item['name']} {'x'.join(map(str, item[key].shape[1:]))}" for item in batch)  # type: ignore[union-attr]
         raise ValueError(
             f"Cannot batch whole images of different sizes ({listing}). Use a batch size of 1 for whole "
             "images (SRDataModule(val_batch_size=1), the default)."

@@ -64,10 +64,13 @@ def test_train_files_and_val_dir(image_folder: Callable) -> None:
     dm = SRDataModule(train_files=files, val_dir=str(val), test_dir=str(val), predict_dir=str(val), patch_size=24)
     dm.setup()
     assert len(dm.train_dataset) == 3 and dm.val_dataset.names == ["img0"]
-    for loader in (dm.val_dataloader(), dm.test_dataloader(), dm.predict_dataloader()):
+    for loader in (dm.val_dataloader(), dm.test_dataloader()):
         batch = next(iter(loader))
         _check_batch(batch, 2, whole=True)
         assert batch["hr"].shape == (1, 3, 20, 22)
+    predict = next(iter(dm.predict_dataloader()))  # predict_dir holds the LR inputs themselves: no HR, no downscale
+    assert set(predict) == {"lr", "name", "path"} and predict["lr"].shape == (1, 3, 20, 22)
+    assert predict["name"] == ["img0"] and predict["path"] == ["img0.png"]
 
 
 def test_missing_test_and_predict_dirs_name_the_argument() -> None:
@@ -197,3 +200,35 @@ def test_lightning_fit_uses_the_sampler_epochs(image_folder: Callable, tiny_trai
     expected = [batch["hr"] for batch in _batches(loader) + _batches(loader)]
     assert len(model.seen) == len(expected) == 4
     assert all(torch.equal(a, b) for a, b in zip(model.seen, expected, strict=True))
+
+
+def test_without_samples_fit_needs_train_dir_and_says_so(image_folder: Callable, tiny_trainer: Callable) -> None:
+    val = str(image_folder([(40, 40)], name="val"))
+    dm = SRDataModule(use_samples=False, val_dir=val, patch_size=16)
+    with pytest.raises(ValueError, match=r"--data\.train_dir \(data\.train_dir in a YAML config") as error:
+        dm.setup("fit")
+    assert "use_samples=False" in str(error.value) and "HR training images" in str(error.value)
+    model = _TinySR(2)
+    with pytest.raises(ValueError, match=r"--data\.train_dir"):
+        tiny_trainer(max_epochs=1).fit(model, datamodule=SRDataModule(use_samples=False, patch_size=16))
+    assert model.seen == []  # it failed before the first training step
+    with pytest.raises(ValueError, match=r"No validation images: set --data\.val_dir"):
+        SRDataModule(use_samples=False).setup("validate")
+
+
+def test_without_samples_validate_and_test_use_their_own_folders(
+    image_folder: Callable, tiny_trainer: Callable
+) -> None:
+    folder = str(image_folder([(40, 40), (40, 40)]))
+    dm = SRDataModule(use_samples=False, val_dir=folder, test_dir=folder)
+    model = _TinySR(2)
+    trainer = tiny_trainer()
+    trainer.validate(model, datamodule=dm, verbose=False)
+    trainer.test(model, datamodule=dm, verbose=False)
+    assert model.names == ["img0", "img1"] and dm.train_dataset is None
+    dm = SRDataModule(use_samples=False, predict_dir=folder)
+    dm.setup()  # stage None: what the folders allow, no training set
+    assert dm.train_dataset is None and dm.val_dataset is None and len(dm.predict_dataset) == 2
+    trained = SRDataModule(use_samples=False, train_dir=folder, val_dir=folder, patch_size=16)
+    trained.setup("fit")
+    assert len(trained.train_dataset) == 2
