@@ -19,14 +19,16 @@ next to the config's own logger, offline when W&B cannot be reached::
 from __future__ import annotations
 
 import importlib
+import os
 import sys
+import traceback
 from typing import Any
 
 import yaml
 from lightning.pytorch import Trainer
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
-from sr_lightning.callbacks import ImagePanel, RunSummary, SRCheckpoint, SRMetrics
+from sr_lightning.callbacks import ImagePanel, PredictionWriter, RunSummary, SRCheckpoint, SRMetrics
 from sr_lightning.data import SRDataModule
 from sr_lightning.experiments.wandb_logger import SRWandbLogger, WandbOptions, cli_wandb_logger
 from sr_lightning.precision import report_precision
@@ -79,6 +81,26 @@ class SRLightningCLI(LightningCLI):
     (:func:`~sr_lightning.precision.resolve_precision`: mixed on CUDA, 32 on a CPU); the run prints which and why.
     """
 
+    def __init__(
+        self,
+        model_class: Any = None,
+        datamodule_class: Any = SRDataModule,
+        *args: Any,
+        subclass_mode_model: bool = True,
+        subclass_mode_data: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        """LightningCLI with the library's defaults: any LightningModule by ``class_path`` and any DataModule (the
+        ``SRDataModule`` unless ``--data`` names another class, e.g. ``--data my_module.MyDataModule``)."""
+        super().__init__(
+            model_class,
+            datamodule_class,
+            *args,
+            subclass_mode_model=subclass_mode_model,
+            subclass_mode_data=subclass_mode_data,
+            **kwargs,
+        )
+
     def before_instantiate_classes(self) -> None:
         config = self.config.get(self.subcommand) if self.subcommand else self.config
         if config is None:
@@ -87,6 +109,8 @@ class SRLightningCLI(LightningCLI):
         if trainer is not None and not _has_precision_plugin(trainer.get("plugins")):  # a plugin decides for itself
             trainer["precision"] = report_precision(trainer.get("precision"), trainer.get("accelerator"))
         _move_optimizer_into_model(config)
+        if self.subcommand == "predict" and config.get("return_predictions") is None:
+            config["return_predictions"] = False  # the PredictionWriter writes them; holding them all costs memory
         if config.get("ckpt_path"):
             # The model as a saved config.yaml spells it (class paths as strings), which is how checkpoints record it.
             dumped = yaml.safe_load(self._parser(self.subcommand).dump(config, skip_none=False))
@@ -107,6 +131,7 @@ class SRLightningCLI(LightningCLI):
         parser.add_lightning_class_args(SRMetrics, "metrics")
         parser.add_lightning_class_args(ImagePanel, "image_panel")
         parser.add_lightning_class_args(RunSummary, "summary")
+        parser.add_lightning_class_args(PredictionWriter, "predictions")
         parser.add_class_arguments(WandbOptions, "wandb", instantiate=False)
 
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
@@ -132,8 +157,6 @@ class SRLightningCLI(LightningCLI):
 def main(args: list[str] | None = None) -> SRLightningCLI:
     """Entry point of the ``sr-lightning`` console script."""
     return SRLightningCLI(
-        datamodule_class=SRDataModule,
-        subclass_mode_model=True,
         save_config_kwargs={"overwrite": True},
         args=args,
     )
@@ -148,17 +171,71 @@ TOOLS = {
 }
 
 
+DEBUG_ENV = "SR_LIGHTNING_DEBUG"
+_TOOL_HELP = {
+    "benchmark": "score checkpoints or pretrained models on benchmark sets (Y channel, border = scale)",
+    "compare": "compare runs (CSV folders, W&B runs): a table and the validation curves",
+    "upscale": "upscale image files and folders with a checkpoint or a pretrained model (--model)",
+    "export": "export a checkpoint's generator to safetensors or ONNX",
+}
+
+
+def overview() -> str:
+    """What ``sr-lightning --help`` lists first: every subcommand, LightningCLI's and the tools."""
+    tools = "\n".join(f"  {name:10}  {text}" for name, text in _TOOL_HELP.items())
+    return (
+        "usage: sr-lightning <command> [options]     (sr-lightning <command> --help: its options)\n\n"
+        "Training and evaluation (LightningCLI, configured by YAML and --key value):\n"
+        "  fit         train (--ckpt_path last resumes the newest run of the config)\n"
+        "  validate    score a checkpoint on the validation images\n"
+        "  test        score a checkpoint on data.test_dir\n"
+        "  predict     upscale data.predict_dir's images into <run folder>/predictions\n\n"
+        f"Tools:\n{tools}\n\n"
+        f"Errors print the library's message alone; --debug (or {DEBUG_ENV}=1) prints the whole traceback.\n"
+    )
+
+
+def library_message(error: BaseException) -> str:
+    """The message of the innermost exception in ``error``'s chain that the library raised (what is wrong and what
+    to do), else of the innermost one: not the end of a jsonargparse traceback."""
+    chain, seen = [], set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        chain.append(error)
+        error = error.__cause__ or error.__context__
+    ours = [e for e in chain if any("/sr_lightning/" in f.filename for f in traceback.extract_tb(e.__traceback__)[-1:])]
+    chosen = ours[0] if ours else chain[-1]  # the library's outermost message carries its context (the file...)
+    return str(chosen).strip() or type(chosen).__name__
+
+
 def run(args: list[str] | None = None) -> None:
     """The console script: ``sr-lightning benchmark|compare|upscale|export ...`` runs a tool, anything else goes to
-    LightningCLI.
+    LightningCLI. A failure ends with the library's own message (see :func:`library_message`) and exit status 1;
+    ``--debug`` anywhere in the arguments, or ``SR_LIGHTNING_DEBUG=1``, lets the exception through with its traceback.
 
     Returns nothing (a returned object would become the exit status).
     """
-    argv = sys.argv[1:] if args is None else args
-    if argv and argv[0] in TOOLS:
-        importlib.import_module(TOOLS[argv[0]]).main(argv[1:])
-    else:
-        main(args)  # None: LightningCLI reads sys.argv itself
+    argv = sys.argv[1:] if args is None else list(args)
+    debug = os.environ.get(DEBUG_ENV) == "1" or "--debug" in argv
+    if "--debug" in argv:
+        argv.remove("--debug")
+        if args is None:  # LightningCLI reads sys.argv itself
+            sys.argv = [sys.argv[0], *argv]
+    if not argv or argv[0] in ("-h", "--help"):
+        print(overview(), flush=True)
+        if not argv:
+            return
+    try:
+        if argv[0] in TOOLS:
+            importlib.import_module(TOOLS[argv[0]]).main(argv[1:])
+        else:
+            main(None if args is None else argv)
+    except Exception as error:
+        if debug:
+            raise
+        raise SystemExit(
+            f"sr-lightning: error: {library_message(error)}\n(the whole traceback: add --debug, or set {DEBUG_ENV}=1)"
+        ) from None
 
 
 if __name__ == "__main__":

@@ -105,7 +105,8 @@ def test_config_logs_to_wandb_next_to_its_csv_logger(config: Path, tmp_path: Pat
     assert init["name"] == f"{cfg['trainer']['logger']['init_args']['name']}/version_0"  # the CSV folder's name
     flat = init["config"]  # the whole config, dotted keys: W&B groups runs by any of them
     assert flat["model.init_args.generator.class_path"] == cfg["model"]["init_args"]["generator"]["class_path"]
-    assert flat["data.scale"] == cfg["data"]["scale"] and flat["trainer.max_epochs"] == cfg["trainer"]["max_epochs"]
+    assert flat["data.init_args.scale"] == cfg["data"]["scale"]
+    assert flat["trainer.max_epochs"] == cfg["trainer"]["max_epochs"]
     assert flat["run/log_dir"] == str(tmp_path / cfg["trainer"]["logger"]["init_args"]["name"] / "version_0")
     assert wandb_logger._experiment is None  # no W&B run starts before fit/validate/test does
 

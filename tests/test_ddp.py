@@ -90,7 +90,7 @@ def test_two_process_ddp_fit_with_every_callback(tmp_path: Path) -> None:
                     "class_path": "sr_lightning.models.EDSR",
                     "init_args": {"scale": 2, "n_resblocks": 1, "n_feats": 8},
                 },
-                "lr": 1e-3,
+                "optimizer": {"class_path": "torch.optim.Adam", "init_args": {"lr": 1e-3}},
             },
         },
         "data": {
@@ -136,3 +136,54 @@ def test_two_process_ddp_fit_with_every_callback(tmp_path: Path) -> None:
     for share in (scores[0::2], scores[1::2]):  # DistributedSampler's shares: not one rank's mean
         assert float(rows[-1]["val/psnr_y"]) != pytest.approx(sum(share) / 2, abs=1e-3)
     assert "GLOBAL_RANK: 1, MEMBER: 2/2" in result.stdout + result.stderr
+
+
+@pytest.mark.slow
+def test_a_killed_two_process_run_resumes_to_the_uninterrupted_weights(tmp_path: Path) -> None:
+    # Under DDP Lightning wraps a custom sampler, and before 2.6 its wrapper did not pass the epoch on: the resumed run
+    # drew epoch 0's patches again (`make test-min` runs Lightning 2.5). The sampler now shards itself, is a
+    # DistributedSampler, and gets the epoch from Lightning directly, with any version.
+    train, val = _images(tmp_path / "train", 4, 32, 0), _images(tmp_path / "val", 2, 32, 1)
+    config = {
+        "seed_everything": 0,
+        "trainer": {
+            "accelerator": "cpu", "devices": 2, "strategy": "ddp", "max_epochs": 4, "limit_train_batches": 2,
+            "limit_val_batches": 1, "enable_progress_bar": False, "enable_model_summary": False,
+            "logger": {"class_path": "lightning.pytorch.loggers.CSVLogger", "init_args": {"save_dir": "runs"}},
+        },
+        "model": {
+            "class_path": "sr_lightning.lit.SRModule",
+            "init_args": {
+                "generator": {"class_path": "sr_lightning.models.EDSR", "init_args": {"n_resblocks": 1, "n_feats": 8}},
+                "optimizer": {"class_path": "torch.optim.Adam", "init_args": {"lr": 1e-3}},
+                "ema_decay": 0.9,
+            },
+        },
+        "data": {"scale": 2, "train_dir": str(train), "val_dir": str(val), "patch_size": 16, "batch_size": 2,
+                 "repeat": 2},
+        "image_panel": {"num_images": 1, "crop_size": 16},
+    }  # fmt: skip
+    config_path = tmp_path / "config.yaml"
+    config_path.write_text(yaml.safe_dump(config))
+    crash = Path(__file__).resolve().parent / "_crash_run.py"
+
+    def fit(root: str, *extra: str, crash_at: tuple[int, int] = (-1, -1)) -> subprocess.CompletedProcess:
+        args = ["fit", "--config", str(config_path), f"--trainer.logger.init_args.save_dir={tmp_path / root}", *extra]
+        command = [sys.executable, str(crash), *map(str, crash_at), *args]
+        return subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+
+    assert fit("straight").returncode == 0
+    killed = fit("crashed", crash_at=(2, 0))
+    assert killed.returncode == 17, killed.stdout[-2000:] + killed.stderr[-2000:]  # in epoch 2, after epoch 1's save
+    resumed = fit("crashed", "--ckpt_path=last")
+    assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-2000:]
+
+    def final(root: str) -> dict:
+        last = max((tmp_path / root).rglob("last.ckpt"), key=lambda p: p.stat().st_mtime)
+        return torch.load(last, map_location="cpu", weights_only=True)
+
+    a, b = final("straight"), final("crashed")
+    assert (a["epoch"], a["global_step"]) == (b["epoch"], b["global_step"]) == (3, 8)
+    for key, value in a["state_dict"].items():
+        # Both ranks' gradients are all-reduced in the same order in both runs: the same float operations.
+        torch.testing.assert_close(b["state_dict"][key], value, rtol=0, atol=1e-6, msg=key)

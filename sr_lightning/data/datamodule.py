@@ -396,7 +396,11 @@ class SRDataModule(L.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         dataset = self._train_dataset()
         batch_size = self.hparams.batch_size
-        sampler = SeededPatchSampler(len(dataset), seed=self.hparams.seed)
+        # Under DDP the sampler shards itself (and Lightning then gives it the epoch, so a resumed run continues the
+        # same sequence of patches); each process's batch is then batch_size, as with Lightning's own sampler.
+        trainer = self.trainer
+        world, rank = (trainer.world_size, trainer.global_rank) if trainer is not None else (1, 0)
+        sampler = SeededPatchSampler(len(dataset), seed=self.hparams.seed, num_replicas=world, rank=rank)
         return DataLoader(
             dataset,
             batch_size=batch_size,

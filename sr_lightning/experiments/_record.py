@@ -42,7 +42,8 @@ class RunRecord:
         steps: training batches seen: the last logged step + 1 (Lightning logs step ``n - 1`` after ``n``
             batches; the GAN module's ``global_step`` counts two optimizer steps per batch, this counts one).
         wall_time_s: seconds from the start of the run to its last log (see the readers for the clock used).
-        config: the run's config with dotted keys (``data.scale``, ``model.init_args.generator.class_path``...).
+        config: the run's config with dotted keys (``data.init_args.scale``,
+            ``model.init_args.generator.class_path``...).
     """
 
     name: str
@@ -142,7 +143,9 @@ def build_record(
         params = _number(flat.get("model/params"))
     if params is None and spec is not None:
         params = generator_params(spec)
-    scale = _first(flat, "data.scale", "scale", *(f"{p}init_args.scale" for p in _GENERATOR_PREFIXES))
+    scale = _first(
+        flat, "data.init_args.scale", "data.scale", "scale", *(f"{p}init_args.scale" for p in _GENERATOR_PREFIXES)
+    )
     return RunRecord(
         name=name,
         source=source,

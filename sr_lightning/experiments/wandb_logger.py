@@ -47,7 +47,7 @@ class WandbOptions:
 
 
 def flatten_config(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested dicts to one level with dotted keys, so W&B can group runs by e.g. ``data.scale``.
+    """Nested dicts to one level with dotted keys, so W&B can group runs by e.g. ``data.init_args.scale``.
 
     >>> flatten_config({"model": {"class_path": "SRModule", "init_args": {"ema_decay": None}}, "data": {"scale": 2}})
     {'model.class_path': 'SRModule', 'model.init_args.ema_decay': None, 'data.scale': 2}
@@ -167,7 +167,8 @@ def cli_wandb_logger(
 
     Its files go to the first logger's ``save_dir`` (``runs/wandb/...`` for the example configs) and its name is
     that logger's ``<name>/version_<n>``, so a W&B run and its CSV folder are easy to match. ``config`` (the whole
-    LightningCLI config) becomes the flat W&B config: ``model.init_args.generator.class_path``, ``data.scale``...
+    LightningCLI config) becomes the flat W&B config: ``model.init_args.generator.class_path``,
+    ``data.init_args.scale``...
     """
     first = loggers[0] if loggers else None
     name = options.get("name")

@@ -118,3 +118,39 @@ def test_bad_schedules_are_rejected(schedule: dict[int, int]) -> None:
 def test_scale_at_reads_the_schedule() -> None:
     schedule = ProgressiveScale({10: 4, 0: 2})
     assert [schedule.scale_at(e) for e in (0, 9, 10, 50)] == [2, 2, 4, 4]
+
+
+def test_a_progressive_run_ends_as_a_model_of_its_last_scale(tmp_path, write_images, capsys) -> None:
+    import csv
+
+    from lightning.pytorch.loggers import CSVLogger
+
+    from sr_lightning.callbacks import RunSummary, SRCheckpoint
+    from sr_lightning.inference import load_generator
+
+    checkpoint = SRCheckpoint(
+        dirpath=tmp_path / "ckpt", monitor="val/psnr_y", mode="max", save_last=True,
+        filename="best-epoch{epoch:03d}", auto_insert_metric_name=False,
+    )  # fmt: skip
+    trainer = L.Trainer(
+        default_root_dir=tmp_path,
+        accelerator="cpu",
+        max_epochs=3,
+        limit_train_batches=1,
+        logger=CSVLogger(tmp_path, name="run"),
+        enable_progress_bar=False,
+        callbacks=[ProgressiveScale({0: 2, 1: 4}), SRMetrics(), checkpoint, RunSummary()],
+    )
+    trainer.fit(_module(), datamodule=_data(tmp_path, write_images))
+    rows = list(csv.DictReader((tmp_path / "run" / "version_0" / "metrics.csv").open()))
+    tagged = {key: [row["epoch"] for row in rows if row.get(key)] for key in ("val/psnr_y_x2", "val/psnr_y_x4")}
+    assert tagged == {"val/psnr_y_x2": ["0"], "val/psnr_y_x4": ["1", "2"]}  # each stage its own curve
+    # x2 scores are higher than x4 scores of the same model (bicubic alone falls by ~3.5 dB): ranked together, the
+    # x2 epoch would stay "best". The best is chosen within the final stage; the x2 stage's best file is kept.
+    x2 = float(next(row["val/psnr_y_x2"] for row in rows if row.get("val/psnr_y_x2")))
+    assert x2 > max(float(row["val/psnr_y_x4"]) for row in rows if row.get("val/psnr_y_x4"))
+    assert Path(checkpoint.best_model_path).name in ("best-epoch001.ckpt", "best-epoch002.ckpt")
+    assert (tmp_path / "ckpt" / "best-epoch000.ckpt").is_file()
+    last = load_generator(tmp_path / "ckpt" / "last.ckpt")  # no scale given: the one the run ended at
+    assert last.scale == 4 and last(torch.rand(1, 3, 6, 5)).shape == (1, 3, 24, 20)
+    assert "Validation after 3 epochs at x4" in capsys.readouterr().out

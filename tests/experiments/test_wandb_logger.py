@@ -120,7 +120,7 @@ def test_cli_run_logs_config_params_images_and_checkpoints_offline(fitted_runs) 
     config = {item.key: json.loads(item.value_json) for item in run.config.update}
     assert config["model.init_args.generator.class_path"] == "sr_lightning.models.EDSR"
     assert config["model.init_args.generator.init_args.n_feats"] == 8
-    assert config["data.scale"] == 2 and config["optimizer.init_args.lr"] == 1e-3
+    assert config["data.init_args.scale"] == 2 and config["model.init_args.optimizer.init_args.lr"] == 1e-3
     assert config["run/log_dir"] == str(fitted_runs.wandb_csv)
     updates = {item.key: json.loads(item.value_json) for rec in records["config"] for item in rec.update}
     generator = EDSR(scale=2, n_resblocks=1, n_feats=8)
