@@ -1,6 +1,6 @@
 """The T91 recipe ablation: short x2 trainings that differ from a base recipe in one setting each, scored on Set5.
 
-Every arm is ``sr-lightning fit --config examples/configs/t91_x2.yaml`` with a few command-line overrides and a
+Every arm is ``sr-lightning fit --config benchmarks/t91_ablation.yaml`` with a few command-line overrides and a
 number of epochs chosen so that each arm gets about the same training compute (about 10 minutes of 2-core CPU time
 when run alone: the arms with slower steps get fewer epochs). Each run lands in ``runs/t91_ablation/<arm>/``; then
 ``sr-lightning benchmark`` scores its ``last.ckpt`` on Set5 with the EMA weights and with the trained weights (the EMA
@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-CONFIG = REPO / "examples" / "configs" / "t91_x2.yaml"
+CONFIG = Path(__file__).resolve().with_suffix(".yaml")  # benchmarks/t91_ablation.yaml, the base recipe
 SHARED = REPO.parent / "shared"
 GEN = "--model.init_args.generator.init_args"
 

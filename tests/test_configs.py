@@ -64,6 +64,8 @@ def _tiny_overrides(cfg: dict[str, Any]) -> list[str]:
     ]
     if "discriminator" in model:
         overrides.append("--model.init_args.discriminator.init_args.n_feats=4")
+    if model.get("generator_weights"):  # a warm start from full-width weights cannot fit the shrunk generator
+        overrides.append("--model.init_args.generator_weights=null")
     return overrides
 
 
