@@ -34,4 +34,12 @@ def test_the_python_snippet_runs_verbatim_on_a_cpu(tmp_path: Path) -> None:
     printed = re.search(r"PSNR-Y ([\d.]+) dB, bicubic ([\d.]+) dB", done.stdout)
     assert printed is not None, done.stdout[-2000:]
     assert float(printed.group(2)) == 32.93  # bicubic on chelsea and coffee at x2 (Y, border 2): a known answer
-    assert list((tmp_path / "lightning_logs").glob("version_0/checkpoints/*.ckpt"))
+    (checkpoint,) = (tmp_path / "lightning_logs").glob("version_0/checkpoints/*.ckpt")
+    # The README's next step: the checkpoint of a run started from Python goes through the tools as it is.
+    from PIL import Image
+
+    from sr_lightning.cli import run
+
+    Image.new("RGB", (16, 12), (120, 60, 30)).save(tmp_path / "photo.png")
+    run(["upscale", "--ckpt", str(checkpoint), str(tmp_path / "photo.png"), "-o", str(tmp_path / "up"), "--quiet"])
+    assert Image.open(tmp_path / "up" / "photo_x2.png").size == (32, 24)
