@@ -4,7 +4,10 @@ Usage: ``python tests/_crash_run.py EPOCH BATCH fit --config ...``: the process 
 shutdown) at the end of batch BATCH of epoch EPOCH, after whatever checkpoints the run wrote before it; ``-1 -1``
 never. Two more ways to die, by environment variable, both with SIGKILL (nothing runs after it):
 
-- ``SR_TEST_KILL_AFTER_S=<seconds>``: at a random instant, that many seconds after training started;
+- ``SR_TEST_KILL_AFTER_S=<seconds>``: that many seconds after training started (may come after the run ended);
+- ``SR_TEST_KILL_IN_STEP=<n>:<fraction>``: at an instant inside the n-th training step this process runs (n >= 2),
+  ``fraction`` of the previous step's duration (checkpoint writes included) after the step began. Anchored to the
+  run's own pace, so it always hits while the run still has steps to go, on a fast machine as on a slow one;
 - ``SR_TEST_KILL_MID_SAVE=<n>``: in the middle of writing the n-th checkpoint file (1 = the first), with half of its
   bytes written: inside ``torch.save`` to a file (the library's writer), or inside the copy that moves a staged
   file across filesystems (Lightning's own writer when ``$TMPDIR`` is on another filesystem).
@@ -20,6 +23,7 @@ import shutil
 import signal
 import sys
 import threading
+import time
 
 import lightning as L
 import torch
@@ -45,6 +49,23 @@ class _KillAfter(L.Callback):
         timer = threading.Timer(self.seconds, os.kill, (os.getpid(), signal.SIGKILL))
         timer.daemon = True
         timer.start()
+
+
+class _KillInStep(L.Callback):
+    def __init__(self, spec: str) -> None:
+        step, fraction = spec.split(":")
+        self.step, self.fraction = int(step), float(fraction)
+        if self.step < 2:
+            raise ValueError(f"SR_TEST_KILL_IN_STEP needs n >= 2 (a previous step to time), got {spec!r}")
+        self.started: list[float] = []
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        self.started.append(time.perf_counter())
+        if len(self.started) == self.step:
+            previous = self.started[-1] - self.started[-2]
+            timer = threading.Timer(self.fraction * previous, os.kill, (os.getpid(), signal.SIGKILL))
+            timer.daemon = True
+            timer.start()
 
 
 def _kill_mid_save(n: int) -> None:
@@ -82,6 +103,8 @@ if __name__ == "__main__":
     extra: list[L.Callback] = [_Crash(int(epoch), int(batch))]
     if "SR_TEST_KILL_AFTER_S" in os.environ:
         extra.append(_KillAfter(float(os.environ["SR_TEST_KILL_AFTER_S"])))
+    if "SR_TEST_KILL_IN_STEP" in os.environ:
+        extra.append(_KillInStep(os.environ["SR_TEST_KILL_IN_STEP"]))
     if "SR_TEST_KILL_MID_SAVE" in os.environ:
         _kill_mid_save(int(os.environ["SR_TEST_KILL_MID_SAVE"]))
     original_init = L.Trainer.__init__
