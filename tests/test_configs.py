@@ -34,6 +34,10 @@ def _load(config: Path) -> dict[str, Any]:
     return yaml.safe_load(config.read_text())
 
 
+def _scale(cfg: dict) -> int:
+    return int((cfg.get("data") or {}).get("scale", 2))
+
+
 def _loss_key(cfg: dict[str, Any]) -> str:
     """``loss`` for the pixel module, ``content_loss`` for the GAN module."""
     return "content_loss" if "content_loss" in cfg["model"]["init_args"] else "loss"
@@ -154,7 +158,7 @@ def test_config_trains_two_steps_on_tiny_data(config: Path, tmp_path: Path, writ
         *_offline_overrides(cfg),
         f"--data.train_dir={train}",
         f"--data.val_dir={val}",
-        "--data.patch_size=32",
+        f"--data.patch_size={8 * _scale(cfg)}",  # small, and a multiple of the config's scale (x3 configs too)
         "--data.batch_size=2",
         "--data.repeat=1",
         "--data.num_workers=0",
