@@ -10,7 +10,7 @@ import pytest
 import torch
 from torchvision.models import SqueezeNet1_1_Weights, squeezenet1_1
 
-from sr_lightning._hub import MissingWeightsError, cached_weights_file, hub_checkpoint_dir, load_torchvision_weights
+from sr_lightning.hub import MissingWeightsError, cached_weights_file, hub_checkpoint_dir, load_torchvision_weights
 from sr_lightning.losses import LPIPSLoss, VGGPerceptualLoss
 
 SQUEEZE = SqueezeNet1_1_Weights.IMAGENET1K_V1

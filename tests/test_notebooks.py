@@ -24,7 +24,7 @@ from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 from PIL import Image
 
-from sr_lightning.data.samples import load_sample
+from sr_lightning.data.embedded_photos import load_sample
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "examples" / "notebooks"
 SMOKE_ENV = "SR_LIGHTNING_NOTEBOOK_SMOKE"

@@ -13,6 +13,8 @@ from sr_lightning.data.cache import DiskImageCache, default_cache_dir
 from sr_lightning.data.datamodule import SUPPORTED_SCALES, SRDataModule
 from sr_lightning.data.datasets import CACHE_MODES, TrainPatchDataset
 from sr_lightning.data.degradation import bicubic_lr, crop_to_multiple, quantize_8bit
+from sr_lightning.data.embedded_photos import DEFAULT_TRAIN_NAMES, DEFAULT_VAL_NAMES, SAMPLE_NAMES, load_sample
+from sr_lightning.data.image_parts import ImageParts, compose, read_parts, split_image, upright
 from sr_lightning.data.imresize import imresize
 from sr_lightning.data.io import IMAGE_EXTENSIONS, ImageReadError, image_size, list_images, read_image, to_float
 from sr_lightning.data.layout import ImagePair, PairedFolder, find_lr_pairs, find_pairs, is_paired_folder
@@ -20,8 +22,8 @@ from sr_lightning.data.lr_images import LRImageDataset
 from sr_lightning.data.paired import PairedImageDataset, collate_whole_images
 from sr_lightning.data.paired_patches import PairedPatchDataset
 from sr_lightning.data.samplers import SeededPatchSampler
-from sr_lightning.data.samples import DEFAULT_TRAIN_NAMES, DEFAULT_VAL_NAMES, SAMPLE_NAMES, load_sample
 from sr_lightning.data.sources import FileSource, ImageSource, SampleSource, split_by_name
+from sr_lightning.data.transforms import dihedral
 
 __all__ = [
     "CACHE_MODES",
@@ -33,6 +35,7 @@ __all__ = [
     "DiskImageCache",
     "FileSource",
     "ImagePair",
+    "ImageParts",
     "ImageReadError",
     "ImageSource",
     "LRImageDataset",
@@ -45,8 +48,10 @@ __all__ = [
     "TrainPatchDataset",
     "bicubic_lr",
     "collate_whole_images",
+    "compose",
     "crop_to_multiple",
     "default_cache_dir",
+    "dihedral",
     "find_lr_pairs",
     "find_pairs",
     "image_size",
@@ -56,6 +61,9 @@ __all__ = [
     "load_sample",
     "quantize_8bit",
     "read_image",
+    "read_parts",
     "split_by_name",
+    "split_image",
     "to_float",
+    "upright",
 ]

@@ -1,7 +1,7 @@
 """The LightningDataModule: training patches, whole validation/test images, LR images to predict, from folders.
 
 ``SRDataModule()`` with no argument trains on the photographs embedded in scikit-image and validates on two of
-them (:mod:`sr_lightning.data.samples`), so the quickstart runs offline. With folders, every argument is a
+them (:mod:`sr_lightning.data.embedded_photos`), so the quickstart runs offline. With folders, every argument is a
 plain ``str`` / ``list[str]`` / number, so a LightningCLI YAML sets it directly::
 
     data:
@@ -40,13 +40,13 @@ from torch.utils.data import DataLoader
 from sr_lightning.data.cache import DiskImageCache
 from sr_lightning.data.datasets import CacheMode, TrainPatchDataset, cache_mode
 from sr_lightning.data.degradation import bicubic_lr
+from sr_lightning.data.embedded_photos import DEFAULT_TRAIN_NAMES, DEFAULT_VAL_NAMES
 from sr_lightning.data.io import list_images
 from sr_lightning.data.layout import PairedFolder, find_pairs, is_paired_folder, lr_folder
 from sr_lightning.data.lr_images import LRImageDataset
 from sr_lightning.data.paired import PairedImageDataset, collate_whole_images
 from sr_lightning.data.paired_patches import PairedPatchDataset, build_pair_caches, pairs_with_lr
 from sr_lightning.data.samplers import SeededPatchSampler
-from sr_lightning.data.samples import DEFAULT_TRAIN_NAMES, DEFAULT_VAL_NAMES
 from sr_lightning.data.sources import FileSource, ImageSource, SampleSource, split_by_name
 
 __all__ = ["SUPPORTED_SCALES", "SRDataModule"]
@@ -87,7 +87,7 @@ class SRDataModule(L.LightningDataModule):
     bicubic LR), or ``train_dir`` + ``train_lr_dir`` (DIV2K's separate HR and LR folders); the patches are then
     cut from the LR files (:class:`~sr_lightning.data.paired_patches.PairedPatchDataset`).
     Validation images come from ``val_dir``; without it, the embedded default uses
-    :data:`~sr_lightning.data.samples.DEFAULT_VAL_NAMES`, and training images are split by name
+    :data:`~sr_lightning.data.embedded_photos.DEFAULT_VAL_NAMES`, and training images are split by name
     (:func:`~sr_lightning.data.sources.split_by_name`: every ``round(1 / val_fraction)``-th image in name order,
     at least one on each side; pairs stay pairs). ``val_dir`` and ``test_dir`` are either paired folders
     (``HR/`` + ``LR_bicubic/X<s>/``, the official LR files are used) or folders of HR images (LR made by MATLAB

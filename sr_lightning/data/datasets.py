@@ -26,8 +26,9 @@ from sr_lightning.data.cache import DiskImageCache
 from sr_lightning.data.degradation import bicubic_lr
 from sr_lightning.data.io import ImageReadError, to_float
 from sr_lightning.data.sources import ImageSource, describe_sources, usable_sources
+from sr_lightning.data.transforms import dihedral
 
-__all__ = ["CACHE_MODES", "CacheMode", "TrainPatchDataset", "cache_mode", "decode_sources", "dihedral", "shared_int"]
+__all__ = ["CACHE_MODES", "CacheMode", "TrainPatchDataset", "cache_mode", "decode_sources", "shared_int"]
 
 CacheMode = Literal["none", "memory", "disk"]
 CACHE_MODES: tuple[CacheMode, ...] = ("none", "memory", "disk")
@@ -45,29 +46,6 @@ def cache_mode(cache: CacheMode | bool) -> CacheMode:
 def shared_int(value: int) -> Tensor:
     """A one-element int64 tensor in shared memory: forked or spawned workers see later writes."""
     return torch.tensor([value], dtype=torch.int64).share_memory_()
-
-
-def dihedral(img: Tensor, k: int, inverse: bool = False) -> Tensor:
-    """One of the 8 flips/rotations by 90 degrees of a (..., H, W) image: bit 0 h-flip, bit 1 v-flip, bit 2 transpose.
-
-    ``inverse=True`` undoes transform ``k``: ``dihedral(dihedral(x, k), k, inverse=True)`` is ``x``.
-
-    Example:
-        >>> x = torch.arange(6.0).view(1, 2, 3)
-        >>> all(torch.equal(dihedral(dihedral(x, k), k, inverse=True), x) for k in range(8))
-        True
-    """
-    if not 0 <= k < 8:
-        raise ValueError(f"dihedral transform k must be in 0..7, got {k}.")
-    if inverse and k & 4:
-        img = img.transpose(-2, -1)
-    if k & 1:
-        img = img.flip(-1)
-    if k & 2:
-        img = img.flip(-2)
-    if not inverse and k & 4:
-        img = img.transpose(-2, -1)
-    return img
 
 
 class TrainPatchDataset(Dataset[dict[str, Tensor]]):

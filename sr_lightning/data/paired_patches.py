@@ -20,11 +20,12 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from sr_lightning.data.cache import DiskImageCache
-from sr_lightning.data.datasets import CacheMode, cache_mode, dihedral, shared_int
+from sr_lightning.data.datasets import CacheMode, cache_mode, shared_int
 from sr_lightning.data.io import ImageReadError, to_float
 from sr_lightning.data.layout import ImagePair, PairedFolder, lr_scales
 from sr_lightning.data.paired import _check_lr_size
 from sr_lightning.data.sources import FileSource, ImageSource, usable_sources
+from sr_lightning.data.transforms import dihedral
 
 __all__ = ["PairedPatchDataset", "build_pair_caches", "pairs_with_lr"]
 

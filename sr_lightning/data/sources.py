@@ -17,8 +17,8 @@ from typing import Protocol
 import skimage
 from torch import Tensor
 
+from sr_lightning.data.embedded_photos import load_sample, sample_size
 from sr_lightning.data.io import ImageReadError, image_size, read_image
-from sr_lightning.data.samples import load_sample, sample_size
 
 __all__ = ["FileSource", "ImageSource", "SampleSource", "describe_sources", "split_by_name", "usable_sources"]
 
@@ -91,7 +91,7 @@ class FileSource:
 
 @dataclass(frozen=True)
 class SampleSource:
-    """An embedded scikit-image photograph (see :mod:`sr_lightning.data.samples`).
+    """An embedded scikit-image photograph (see :mod:`sr_lightning.data.embedded_photos`).
 
     Example:
         >>> SampleSource("coffee").size()

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from torch import Tensor
 
-from sr_lightning.data.datasets import dihedral
+from sr_lightning.data.transforms import dihedral
 
 __all__ = ["self_ensemble"]
 

@@ -15,8 +15,8 @@ import torch
 from PIL import Image
 from torch import Tensor, nn
 
+from sr_lightning.data.image_parts import compose, read_parts, split_image
 from sr_lightning.data.io import to_float
-from sr_lightning.inference._modes import compose, read_parts, split_image
 from sr_lightning.inference.ensemble import self_ensemble as _self_ensemble
 from sr_lightning.inference.tiling import tile_spans, tiled_upscale
 

@@ -1,7 +1,7 @@
 """Perceptual losses: distances between deep features of frozen ImageNet networks (VGG19, LPIPS).
 
-Pretrained weights come from the torch hub cache (:mod:`sr_lightning._hub`): a missing file raises
-:class:`~sr_lightning._hub.MissingWeightsError` naming it and the folder to put it in. ``pretrained=False`` builds the
+Pretrained weights come from the torch hub cache (:mod:`sr_lightning.hub`): a missing file raises
+:class:`~sr_lightning.hub.MissingWeightsError` naming it and the folder to put it in. ``pretrained=False`` builds the
 same networks with random weights, on purpose, for tests and smoke runs; it is never a silent fallback.
 
 The frozen networks never receive gradients and stay in eval mode. With ``pretrained=True`` their weights are left
@@ -22,7 +22,7 @@ import torch
 from torch import Tensor, nn
 from torchvision import models
 
-from sr_lightning._hub import cached_weights_file, load_torchvision_weights
+from sr_lightning.hub import cached_weights_file, load_torchvision_weights
 
 __all__ = ["LPIPSLoss", "VGGPerceptualLoss"]
 

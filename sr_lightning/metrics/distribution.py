@@ -13,7 +13,7 @@ torchmetrics' classes fed with float images in ``[0, 1]`` through a feature extr
 
 The Inception weights file, :data:`INCEPTION_WEIGHTS_URL`'s ``weights-inception-2015-12-05-6726825d.pth``, is
 read from the torch hub cache (``$TORCH_HOME/hub/checkpoints``), where torch-fidelity itself caches it; when it is
-missing and cannot be downloaded, :class:`~sr_lightning._hub.MissingWeightsError` names the file, URL and folder.
+missing and cannot be downloaded, :class:`~sr_lightning.hub.MissingWeightsError` names the file, URL and folder.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from torch_fidelity.feature_extractor_inceptionv3 import URL_INCEPTION_V3
 from torchmetrics.image import FrechetInceptionDistance, KernelInceptionDistance
 from torchmetrics.image.fid import NoTrainInceptionV3
 
-from sr_lightning._hub import cached_weights_file
+from sr_lightning.hub import cached_weights_file
 from sr_lightning.losses.perceptual import _leave_pretrained_out_of_state_dict
 
 __all__ = [

@@ -13,8 +13,8 @@ from torch import Tensor, nn
 from torchmetrics.image import FrechetInceptionDistance, KernelInceptionDistance
 
 from sr_lightning import EDSR, SRDataModule, SRModule
-from sr_lightning._hub import MissingWeightsError
 from sr_lightning.callbacks.distribution import FIDKIDMetrics, cut_patches
+from sr_lightning.hub import MissingWeightsError
 
 
 class Counting(nn.Module):

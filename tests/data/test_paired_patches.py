@@ -13,7 +13,7 @@ from PIL import Image
 from torch.nn import functional as F
 
 from sr_lightning.data import PairedFolder, PairedPatchDataset, SRDataModule, bicubic_lr, read_image, to_float
-from sr_lightning.data.datasets import dihedral
+from sr_lightning.data.transforms import dihedral
 
 
 def _save(path: Path, pixels: torch.Tensor) -> Path:

@@ -11,10 +11,10 @@ import pytest
 import torch
 from PIL import Image
 
-from sr_lightning._hub import MissingWeightsError
 from sr_lightning.cli import run
 from sr_lightning.data import PairedImageDataset
 from sr_lightning.evaluation import benchmark_sets, evaluate, run_benchmark
+from sr_lightning.hub import MissingWeightsError
 from sr_lightning.inference import load_generator, self_ensemble
 from sr_lightning.metrics import LPIPS, functional
 

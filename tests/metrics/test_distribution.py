@@ -11,7 +11,7 @@ from torch import nn
 from torch_fidelity import feature_extractor_inceptionv3
 from torchmetrics.image import FrechetInceptionDistance, KernelInceptionDistance
 
-from sr_lightning._hub import MissingWeightsError
+from sr_lightning.hub import MissingWeightsError
 from sr_lightning.metrics import (
     INCEPTION_WEIGHTS_URL,
     InceptionFeatures,

@@ -7,7 +7,7 @@ import torch
 from skimage import data
 
 from sr_lightning.data import DEFAULT_TRAIN_NAMES, DEFAULT_VAL_NAMES, SAMPLE_NAMES, SampleSource, load_sample
-from sr_lightning.data.samples import sample_size
+from sr_lightning.data.embedded_photos import sample_size
 
 
 def test_every_sample_loads_offline_as_uint8_rgb() -> None:
@@ -34,3 +34,13 @@ def test_unknown_name_lists_the_samples() -> None:
         load_sample("cat")
     with pytest.raises(ValueError, match="'kitten'"):
         SampleSource("kitten")
+
+
+def test_the_old_module_name_still_works_and_says_where_the_photos_moved() -> None:
+    import importlib
+    import sys
+
+    sys.modules.pop("sr_lightning.data.samples", None)
+    with pytest.warns(DeprecationWarning, match="sr_lightning.data.embedded_photos"):
+        old = importlib.import_module("sr_lightning.data.samples")
+    assert old.load_sample is load_sample

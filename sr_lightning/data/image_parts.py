@@ -1,4 +1,5 @@
-"""Images of any mode as what a generator takes (8-bit RGB) plus what it does not (alpha, grayness), and back.
+"""Images of any mode as what a generator takes (8-bit RGB) plus what it does not (alpha, grayness), and back: what
+``upscale`` reads and writes. (Training data is read by :func:`~sr_lightning.data.read_image` alone.)
 
 A generator upscales RGB. An image is split into its 8-bit RGB (the library's reader rules: 16-bit samples become
 ``round(x / 257)``, float samples are clipped to [0, 1]), its alpha plane if it has one and whether it is
@@ -16,8 +17,8 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from torch import Tensor
 
-from sr_lightning.data.datasets import dihedral
 from sr_lightning.data.io import _decode, _rawmode, _read_tiff, _to_rgb_uint8, read_image
+from sr_lightning.data.transforms import dihedral
 
 __all__ = ["ImageParts", "compose", "read_parts", "split_image", "upright"]
 
