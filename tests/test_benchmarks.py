@@ -1,8 +1,9 @@
-"""The measuring scripts under benchmarks/ count what they claim to (counts, not timings)."""
+"""The measuring scripts under benchmarks/ run at tiny sizes and report what they claim to (never their timings)."""
 
 from __future__ import annotations
 
 import importlib.util
+import math
 from pathlib import Path
 
 import pytest
@@ -28,16 +29,28 @@ def test_model_zoo_counts_macs_of_a_convolution_by_hand() -> None:
     assert macs == 8 * 3 * 9 * 10 * 12  # one multiply-accumulate per weight per output pixel
 
 
+def _zoo_rows(table: str) -> dict[str, list[str]]:
+    """The generator rows of model_zoo's markdown table, by generator name: the cells after name and seed."""
+    rows = {}
+    for line in table.splitlines():
+        if line.startswith("| `"):
+            cells = [cell.strip() for cell in line.strip("|").split("|")]
+            rows[cells[0].strip("`")] = cells[2:]
+    return rows
+
+
 def test_model_zoo_table_lists_every_generator_with_edsr_baseline_published_size(capsys) -> None:
     zoo = _load("model_zoo")
-    table = zoo.main(["--size", "16", "--scales", "2"])
-    for name in zoo.GENERATORS:
-        assert f"`{name}`" in table
-    row = next(line for line in table.splitlines() if line.startswith("| `EDSR-baseline`"))
-    assert row.split("|")[3].strip() == "1.37"  # EDSR-baseline x2: 1.37 M parameters (Lim et al. 2017)
-    params, macs = zoo.count(zoo.build(lambda s: EDSR(scale=s), 2), (1, 3, 16, 16))
-    assert row.split("|")[4].strip() == f"{macs / 1e9:.1f}"
-    assert params == pytest.approx(1.37e6, rel=0.01)
+    small = _zoo_rows(zoo.main(["--size", "32", "--scales", "2"]))
+    large = _zoo_rows(zoo.main(["--size", "64", "--scales", "2"]))
+    assert set(small) == set(large) == set(zoo.GENERATORS)
+    assert small["EDSR-baseline"][0] == "1.37"  # EDSR-baseline x2: 1.37 M parameters (Lim et al. 2017)
+    for name, (params, macs) in small.items():
+        assert float(params) > 0 and float(macs) > 0, name
+        # fully convolutional networks: the parameters do not depend on the input, the MACs grow with its area
+        assert large[name][0] == params, name
+        assert float(large[name][1]) == pytest.approx(4 * float(macs), rel=0.1), name
+    assert "`SRGANDiscriminator` (default width) on a 128x128 HR patch" in capsys.readouterr().out
 
 
 def test_data_throughput_reports_every_loader_the_ratio_and_the_training_step(tmp_path, capsys) -> None:
@@ -47,12 +60,17 @@ def test_data_throughput_reports_every_loader_the_ratio_and_the_training_step(tm
     result = bench.main([*tiny, *options, "--data-dir", str(tmp_path)])
     names = ["plain (PIL open + crop + PIL bicubic)", "sr_lightning cache=none", "sr_lightning cache=disk, epoch 1"]
     assert set(names) < set(result["rows"]) and all(f"| {name} |" in result["table"] for name in names)
-    plain, cached = result["rows"][names[0]], result["rows"]["sr_lightning cache=disk, epoch 2"]
-    assert result["ratio"] == pytest.approx(cached / plain)
+    assert all(math.isfinite(rate) and rate > 0 for rate in result["rows"].values())
+    assert math.isfinite(result["ratio"]) and result["ratio"] > 0
     assert result["cache_bytes"] == 2 * 3 * 64 * 40  # every generated image, decoded once
     rates = ("step_patches_per_s", "fed_step_patches_per_s", "plain_fed_step_patches_per_s", "degrade_patches_per_s")
-    assert all(result[name] > 0 for name in rates)
-    assert result["keeps_up"] == (cached >= result["step_patches_per_s"])
+    assert all(math.isfinite(result[name]) and result[name] > 0 for name in rates)
+    assert isinstance(result["keeps_up"], bool)
+    # one table row per loader, each with a finite positive "vs plain" ratio; the plain loader is 1.0x itself
+    table_rows = [line.split("|")[1:-1] for line in result["table"].splitlines()[2:]]
+    assert [cells[0].strip() for cells in table_rows] == list(result["rows"])
+    vs_plain = {cells[0].strip(): float(cells[2].strip().rstrip("x")) for cells in table_rows}
+    assert all(math.isfinite(v) and v > 0 for v in vs_plain.values()) and vs_plain[names[0]] == 1.0
     out = capsys.readouterr().out
     assert "(target >= 5x)" in out and "EDSR-baseline x4 training step on cpu (batch 2" in out
     item = bench.PlainPatches(sorted(tmp_path.glob("*.png")), patch=24, scale=4, length=4)[3]
@@ -87,12 +105,14 @@ def test_train_step_prints_a_ratio_row_per_variant(capsys) -> None:
     rows = bench.main([*args, "--rounds", "1", "--compile-backend", "eager"])
     printed = capsys.readouterr().out
     assert [row["variant"] for row in rows] == list(bench.VARIANTS)
-    for row in rows:
-        assert f"| {row['variant']} | {row['plain_ms']:.2f} | {row['lightning_ms']:.2f} |" in printed
-        assert row["ratio"] == pytest.approx(row["lightning_ms"] / row["plain_ms"])  # one round: its own ratio
-        assert row["overhead"] == pytest.approx(row["ratio"] - 1)
-        assert row["meets_target"] is (row["overhead"] <= 0.05)
-    assert rows[0]["best_ratio"] > 0 and rows[0]["setup_ms"] > 0
+    printed_rows = [line for line in printed.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    assert [line.split("|")[1].strip() for line in printed_rows] == list(bench.VARIANTS)  # one row per variant
+    for row, line in zip(rows, printed_rows, strict=True):
+        cells = [cell.strip() for cell in line.split("|")[1:-1]]
+        assert cells[6] in {"yes", "no"} and isinstance(row["meets_target"], bool)
+        for ratio in (float(cells[4]), float(cells[7]), float(cells[8].rstrip("x")), row["ratio"], row["best_ratio"]):
+            assert math.isfinite(ratio) and ratio > 0, (row["variant"], cells)
+        assert all(math.isfinite(row[key]) for key in ("plain_ms", "lightning_ms", "in_step_ms", "setup_ms"))
 
 
 def test_train_step_rejects_a_patch_that_the_scale_does_not_divide(capsys) -> None:

@@ -92,13 +92,9 @@ def grad_cam(
 ) -> Tensor:
     """Heatmaps of where ``layer``'s features drive ``target``, one per image, normalized to [0, 1] at LR size.
 
-    With ``A`` the layer's activation and ``g`` the gradient of the score with respect to it, ``"gradcam"``
-    (Selvaraju et al. 2017) is ``ReLU(sum_k mean(g_k) A_k)`` and ``"hirescam"`` (Draelos and Carin 2020) is
-    ``ReLU(sum_k g_k A_k)``. HiResCAM is the default because an SR score is spatial: Grad-CAM's spatially averaged
-    weights spread it over every pixel whose features look alike, so a flat area (whose features are as strong as a
-    textured one's) lights up about as much as the detail, sometimes more, and a region's map is not confined to
-    the region. HiResCAM keeps the gradient per pixel: it is exactly zero where the score does not depend on the
-    features.
+    With ``A`` the layer's activation and ``g`` the gradient of the score with respect to it, ``"gradcam"`` is
+    ``ReLU(sum_k mean(g_k) A_k)`` and ``"hirescam"`` is ``ReLU(sum_k g_k A_k)``; why HiResCAM is the default is in
+    ``docs/explain.md``.
 
     Args:
         model: a generator, (B, 3, h, w) -> (B, 3, sh, sw).
@@ -107,18 +103,17 @@ def grad_cam(
         target: ``"edge_energy"``: the sum of squared Sobel gradients of the output's BT.601 luminance, so flat
             output areas contribute nothing; ``"luminance"``: the mean output luminance.
         region: ``(y0, x0, y1, x1)`` in SR pixels over which the score is taken; None for the whole image.
-        method: ``"hirescam"`` or ``"gradcam"``, see above.
-        saturation: the fraction of each map's highest values that saturate at 1: the map is divided by its
-            ``1 - saturation`` quantile and clipped. 0 divides by the maximum. HiResCAM maps are spiky (on a
-            photograph a few edge pixels hold the maximum and most of the map is near 0), so pictures read better
-            with about 0.01.
+        method: ``"hirescam"`` (Draelos and Carin 2020) or ``"gradcam"`` (Selvaraju et al. 2017).
+        saturation: the fraction of each map's highest values that saturate at 1, in [0, 1): the map is divided by
+            its ``1 - saturation`` quantile and clipped. 0 divides by the maximum.
 
     Returns:
         (B, 1, h, w) heatmaps in [0, 1], each divided by its maximum or quantile (an all-zero map stays zero).
 
     Raises:
         ValueError: an unknown ``layer`` (the message lists the conv layers), ``target`` or ``method``, a
-            ``region`` outside the output, or a layer that does not run exactly once per forward.
+            ``saturation`` outside [0, 1), an ``lr`` that is not a (B, 3, h, w) batch, a ``region`` outside the
+            output, or a layer that does not run exactly once per forward.
 
     Example:
         >>> import torch

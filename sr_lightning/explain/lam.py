@@ -4,9 +4,8 @@ LAM is integrated gradients along a *progressive blurring* path. The baseline is
 of width ``sigma`` (a picture with the same colours and no detail); the path ``gamma(a) = blur(lr, (1 - a) sigma)``
 sharpens it back to ``lr`` as ``a`` goes from 0 to 1. The attribution of an input pixel is
 ``integral_0^1 dD(F(gamma(a)))/dgamma(a) * dgamma(a)/da da``, where ``D`` is the gradient (detail) of the output
-inside the window. A blur path, rather than integrated gradients' usual black image, asks "which pixels' *detail*
-does the network need", so the map shows where the textures it reconstructs from come from. The diffusion index
-(DI) measures how widely that attribution is spread: ``(1 - Gini) * 100``.
+inside the window. The diffusion index (DI) measures how widely that attribution is spread: ``(1 - Gini) * 100``.
+Why a blur path, and where the defaults come from: ``docs/explain.md``.
 """
 
 from __future__ import annotations
@@ -79,10 +78,10 @@ def local_attribution_map(
     """The LAM of ``model`` for the output patch ``window``: how much each LR pixel contributes to its detail.
 
     Follows the authors' implementation: the path goes from ``lr`` blurred by a ``kernel_size`` Gaussian of width
-    ``sigma`` to ``lr`` in ``steps`` Riemann steps (their demo uses 50 steps, sigma 1.2 and a 9x9 kernel; a larger
-    sigma is a blurrier baseline); the target ``D`` is the sum over the window of the output's per-channel Sobel
-    gradient magnitude; the map is the absolute value of the channel sum of the path integral. The model runs in
-    eval mode with autograd on (inference mode included); its modes and gradients are left as they were.
+    ``sigma`` to ``lr`` in ``steps`` Riemann steps (the defaults are their demo's); the target ``D`` is the sum over
+    the window of the output's per-channel Sobel gradient magnitude; the map is the absolute value of the channel
+    sum of the path integral. The model runs in eval mode with autograd on (inference mode included); its modes and
+    gradients are left as they were.
 
     Args:
         model: a generator, (1, 3, h, w) -> (1, 3, sh, sw).

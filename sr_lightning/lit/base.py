@@ -51,7 +51,8 @@ class SRBaseModule(L.LightningModule):
     Validation, test and predict use the EMA weights when there are any (:attr:`inference_generator`); their
     steps return ``{"lr", "sr", "hr", "name"}`` for the callbacks. Subclasses define ``training_step``,
     ``configure_optimizers`` and ``compute_loss(sr, hr) -> (total, terms)``; their training steps run the generator
-    through :meth:`forward`, which applies the two speed options below.
+    through :meth:`forward`, which applies the speed options below (``channels_last``, ``compile_generator``,
+    ``compile_backend``), documented here for every subclass; their measured effect is in ``docs/benchmarks.md``.
 
     Args:
         generator: the network, (B, 3, H, W) in [0, 1] -> (B, 3, sH, sW), with an integer ``scale`` attribute.
@@ -63,7 +64,7 @@ class SRBaseModule(L.LightningModule):
         compile_generator: run the generator's training forward through ``torch.compile``. The compiled callable
             is kept outside the module tree: parameter names, ``state_dict`` keys and checkpoints are those of the
             uncompiled module, and evaluation, the EMA and export use the eager generator. The first training steps
-            pay the compilation (tens of seconds with ``inductor``).
+            pay the compilation.
         compile_backend: the ``torch.compile`` backend, ``"inductor"`` (fused kernels) or e.g. ``"eager"`` or
             ``"aot_eager"`` to check the capture without code generation.
         max_consecutive_skips: a training step whose generator output or loss is NaN or infinite is skipped

@@ -77,10 +77,10 @@ class SRGANModule(SRBaseModule):
         generator_weights: warm start from a pixel-only run (see :class:`~sr_lightning.lit.SRBaseModule`).
         generator_weights_strict: ``False`` loads only the weights whose name and shape fit.
         ema_decay: keep an exponential moving average of the generator (used for validation, test and predict).
-        channels_last: generator weights and inputs in channels-last memory format (see
-            :class:`~sr_lightning.lit.SRBaseModule`); the discriminator keeps its own layout.
-        compile_generator: ``torch.compile`` the generator's training forward; checkpoints keep their keys.
-        compile_backend: the ``torch.compile`` backend (``"inductor"``, or ``"eager"``/``"aot_eager"``).
+        channels_last: speed option: see :class:`~sr_lightning.lit.SRBaseModule`; the discriminator keeps its own
+            layout.
+        compile_generator: speed option: see :class:`~sr_lightning.lit.SRBaseModule`.
+        compile_backend: speed option: see :class:`~sr_lightning.lit.SRBaseModule`.
 
     ``trainer.global_step`` counts optimizer steps of both networks (Lightning's rule for manual optimization), so
     ``max_steps`` is about twice the number of batches; the module logs ``train/generator_steps`` too.

@@ -37,9 +37,9 @@ class SRModule(SRBaseModule):
         scheduler_interval: step the scheduler after every ``"epoch"`` or every ``"step"``.
         lr: deprecated, the learning rate of the default Adam: give ``optimizer`` instead.
         ema_decay: decay of the weights' moving average (e.g. 0.999); ``None`` keeps none.
-        channels_last: generator weights and inputs in channels-last memory format (see :class:`SRBaseModule`).
-        compile_generator: ``torch.compile`` the generator's training forward; checkpoints keep their keys.
-        compile_backend: the ``torch.compile`` backend (``"inductor"``, or ``"eager"``/``"aot_eager"``).
+        channels_last: speed option: see :class:`~sr_lightning.lit.SRBaseModule`.
+        compile_generator: speed option: see :class:`~sr_lightning.lit.SRBaseModule`.
+        compile_backend: speed option: see :class:`~sr_lightning.lit.SRBaseModule`.
         max_consecutive_skips: a step whose output or loss is not finite is skipped (nothing is stepped,
             ``train/skipped_steps`` counts it); this many in a row stop the run with a ``NonFiniteLossError``.
         generator_weights: warm start: a checkpoint, state dict, ``.safetensors`` file or pretrained model name

@@ -6,8 +6,7 @@ PReLU pixel-shuffle x2 steps, 9x9 reconstruction) is SRResNet's, so the two diff
 
 from __future__ import annotations
 
-from functools import partial
-from typing import Literal, cast
+from typing import Literal
 
 from torch import Tensor, nn
 
@@ -79,15 +78,12 @@ class SESRResNet(SRResNet):
         output_activation: Literal["none", "tanh"] = "none",
         reduction: int = 16,
     ) -> None:
-        # SRResNet only calls block_layer(n_feats, act_layer=..., norm_layer=...), so a factory with the
-        # reduction bound serves; SRResNet's annotation stays a class so that LightningCLI keeps parsing and
-        # dumping it as a plain class path.
-        block_factory = cast("type[nn.Module]", partial(SEResidualBlock, reduction=reduction))
         super().__init__(
             scale=scale,
             n_resblocks=n_resblocks,
             n_feats=n_feats,
             batch_norm=batch_norm,
             output_activation=output_activation,
-            block_layer=block_factory,
+            block_layer=SEResidualBlock,
+            block_args={"reduction": reduction},
         )

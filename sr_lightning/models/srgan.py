@@ -9,7 +9,7 @@ reduction; 32 groups (GroupNorm's default) and 16 (RCAN's) are the defaults here
 
 from __future__ import annotations
 
-from typing import Literal, cast
+from typing import Literal
 
 from torch import Tensor, nn
 
@@ -35,9 +35,13 @@ class AttentionResidualBlock(nn.Module):
         norm_groups: GroupNorm groups; must divide ``n_feats``.
         reduction: channel reduction of the channel attention.
         kernel_size: kernel of the three convolutions.
+        act_layer: activation after the first two normalizations (PReLU in Wu's block).
+        norm_layer: normalization after each conv, called with the channel count; None (the default) is Wu's
+            ``GroupNorm(norm_groups, n_feats)``. These two keywords make the block fit
+            :class:`~sr_lightning.models.SRResNet`'s ``block_layer``.
 
     Raises:
-        ValueError: if ``norm_groups`` does not divide ``n_feats``.
+        ValueError: if ``norm_layer`` is None and ``norm_groups`` does not divide ``n_feats``.
 
     Example:
         >>> import torch
@@ -46,15 +50,25 @@ class AttentionResidualBlock(nn.Module):
         torch.Size([1, 16, 5, 5])
     """
 
-    def __init__(self, n_feats: int = 64, norm_groups: int = 32, reduction: int = 16, kernel_size: int = 3) -> None:
+    def __init__(
+        self,
+        n_feats: int = 64,
+        norm_groups: int = 32,
+        reduction: int = 16,
+        kernel_size: int = 3,
+        act_layer: type[nn.Module] = nn.PReLU,
+        norm_layer: type[nn.Module] | None = None,
+    ) -> None:
         super().__init__()
-        _check_groups(n_feats, norm_groups)
+        if norm_layer is None:
+            _check_groups(n_feats, norm_groups)
         layers: list[nn.Module] = []
         for i in range(3):
             # GroupNorm does not absorb a per-channel bias (its mean is over a group), so the convs keep theirs.
-            layers += [default_conv(n_feats, n_feats, kernel_size), nn.GroupNorm(norm_groups, n_feats)]
+            norm = nn.GroupNorm(norm_groups, n_feats) if norm_layer is None else norm_layer(n_feats)
+            layers += [default_conv(n_feats, n_feats, kernel_size), norm]
             if i < 2:
-                layers.append(nn.PReLU())
+                layers.append(act_layer())
         self.body = nn.Sequential(*layers)
         self.attention = ChannelAttention(n_feats, reduction=reduction)
 
@@ -98,16 +112,12 @@ class AttentionSRGANGenerator(SRResNet):
         output_activation: Literal["none", "tanh"] = "tanh",
     ) -> None:
         _check_groups(n_feats, norm_groups)
-
-        def block(n_feats: int, act_layer: type[nn.Module], norm_layer: type[nn.Module] | None) -> nn.Module:
-            # SRResNet's frame asks for PReLU blocks without BatchNorm; Wu's block has its own GroupNorm.
-            return AttentionResidualBlock(n_feats, norm_groups=norm_groups, reduction=reduction)
-
         super().__init__(
             scale=scale,
             n_resblocks=n_resblocks,
             n_feats=n_feats,
             batch_norm=False,
             output_activation=output_activation,
-            block_layer=cast("type[nn.Module]", block),
+            block_layer=AttentionResidualBlock,
+            block_args={"norm_groups": norm_groups, "reduction": reduction},
         )

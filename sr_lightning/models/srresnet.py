@@ -8,7 +8,7 @@ generator: BatchNorm in the blocks and after the body conv, and a tanh output, s
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from torch import Tensor, nn
@@ -29,8 +29,14 @@ class SRResNet(RecordsSpec, nn.Module):
         batch_norm: BatchNorm after each conv of the blocks and after the body conv (the 2017 original).
         output_activation: ``"none"`` (a linear output in the [0, 1] image range) or ``"tanh"``
             (``(tanh(x) + 1) / 2``, Abram & Sadik's baseline).
-        block_layer: the residual block class, called as ``block_layer(n_feats, act_layer=nn.PReLU,
-            norm_layer=...)``; ``SESRResNet`` passes its SE block (with its reduction bound) here.
+        block_layer: the residual block class (timm's ``block``), built ``n_resblocks`` times as
+            ``block_layer(n_feats, act_layer=nn.PReLU, norm_layer=nn.BatchNorm2d or None, **block_args)``.
+            :class:`~sr_lightning.models.SESRResNet` passes its SE block here, and
+            :class:`~sr_lightning.models.AttentionSRGANGenerator` Wu's GroupNorm block.
+        block_args: further keyword arguments of every block (e.g. ``{"reduction": 8}``); None for none.
+
+    Raises:
+        ValueError: if ``scale`` is unsupported or ``output_activation`` is unknown.
 
     Example:
         >>> import torch
@@ -47,6 +53,7 @@ class SRResNet(RecordsSpec, nn.Module):
         batch_norm: bool = False,
         output_activation: Literal["none", "tanh"] = "none",
         block_layer: type[nn.Module] = ResidualBlock,
+        block_args: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         if output_activation not in ("none", "tanh"):
@@ -55,8 +62,9 @@ class SRResNet(RecordsSpec, nn.Module):
         self.output_activation = output_activation
         norm_layer = nn.BatchNorm2d if batch_norm else None
         self.head = nn.Sequential(default_conv(3, n_feats, 9), nn.PReLU())
+        block_args = dict(block_args or {})
         body: list[nn.Module] = [
-            block_layer(n_feats, act_layer=nn.PReLU, norm_layer=norm_layer) for _ in range(n_resblocks)
+            block_layer(n_feats, act_layer=nn.PReLU, norm_layer=norm_layer, **block_args) for _ in range(n_resblocks)
         ]
         body.append(default_conv(n_feats, n_feats, 3, bias=not batch_norm))
         if batch_norm:
