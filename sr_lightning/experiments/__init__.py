@@ -1,7 +1,8 @@
 """Experiment tracking: W&B logging that falls back to offline, and ``sr-lightning compare`` of runs."""
 
 from sr_lightning.experiments.compare import ComparisonRow, compare_runs
-from sr_lightning.experiments.runs import CurvePoint, RunRecord, load_run, load_runs
+from sr_lightning.experiments.records import CurvePoint, RunRecord
+from sr_lightning.experiments.runs import load_run, load_runs
 from sr_lightning.experiments.wandb_logger import SRWandbLogger, WandbOptions, flatten_config
 from sr_lightning.experiments.wandb_mode import WandbMode, resolve_wandb_mode, wandb_credentials
 

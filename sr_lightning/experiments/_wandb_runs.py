@@ -1,79 +1,15 @@
-"""Reading W&B runs into :class:`RunRecord`: local run folders (offline or not) and runs of the public API."""
+"""Reading a run of the W&B server into a :class:`RunRecord`, through W&B's public API (local run folders are read
+by :func:`sr_lightning.experiments.runs.read_wandb_folder`)."""
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
 from typing import Any
 
 from sr_lightning.experiments import wandb_mode
-from sr_lightning.experiments._record import RunRecord, build_record
-from sr_lightning.experiments._wandb_file import read_records
+from sr_lightning.experiments.records import RunRecord, build_record
 
-__all__ = ["read_wandb_api_run", "read_wandb_folder"]
-
-
-def _items(items: Any) -> dict[str, Any]:
-    """``{key: value}`` of config/summary/history items; the parts of a ``nested_key`` (the fields of a logged
-    image, say) become nested dicts, so an image is one non-scalar value, never a curve of its width."""
-    out: dict[str, Any] = {}
-    for item in items:
-        *parents, last = [item.key] if item.key else list(item.nested_key)
-        target = out
-        for part in parents:
-            child = target.get(part)
-            if not isinstance(child, dict):
-                child = target[part] = {}
-            target = child
-        try:
-            target[last] = json.loads(item.value_json)
-        except json.JSONDecodeError:
-            target[last] = item.value_json
-    return out
-
-
-def read_wandb_folder(path: str | Path) -> RunRecord:
-    """A local W&B run from its transaction log: ``wandb/offline-run-*/`` (or ``run-*/``) or its ``.wandb`` file.
-
-    Config: the ``run`` record's config and every later ``config`` update (``sr-lightning`` logs the whole CLI
-    config with dotted keys, Lightning the module's hparams, :class:`SRWandbLogger` ``model/params``). Curves: the
-    ``history`` rows, by their ``trainer/global_step``. Wall time: the largest ``_runtime`` (seconds since
-    ``wandb.init``) of the history, the summary and the exit record.
-    """
-    path = Path(path)
-    files = sorted(path.glob("run-*.wandb")) if path.is_dir() else [path]
-    if len(files) != 1:
-        raise FileNotFoundError(f"{path} should hold one run-<id>.wandb file, found {len(files)}.")
-    config: dict[str, Any] = {}
-    summary: dict[str, Any] = {}
-    rows: list[dict[str, Any]] = []
-    name, runtime = files[0].stem.removeprefix("run-"), 0.0
-    for record in read_records(files[0]):
-        kind = record.WhichOneof("record_type")
-        if kind == "run":
-            name = record.run.display_name or record.run.run_id
-            config |= _items(record.run.config.update)
-        elif kind == "config":
-            config |= _items(record.config.update)
-        elif kind == "summary":
-            summary |= _items(record.summary.update)
-        elif kind == "history":
-            rows.append(_items(record.history.item))
-        elif kind == "exit":
-            runtime = max(runtime, float(record.exit.runtime))
-    times = [row.get("_runtime") for row in rows] + [summary.get("_runtime")]
-    runtime = max([runtime, *(float(t) for t in times if isinstance(t, (int, float)))])
-    return build_record(
-        name=name,
-        source="wandb-offline",
-        location=str(path),
-        config=config,
-        rows=rows,
-        step_key="trainer/global_step",
-        wall_time_s=runtime or None,
-        params=summary.get("model/params"),
-    )
+__all__ = ["read_wandb_api_run"]
 
 
 def _public_api() -> Any:

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from sr_lightning.experiments.plots import XAxis, write_plots
-from sr_lightning.experiments.runs import RUN_FORMS, RunRecord, load_runs
+from sr_lightning.experiments.records import RunRecord
+from sr_lightning.experiments.runs import RUN_FORMS, load_runs
 
 __all__ = [
     "ComparisonRow",

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from sr_lightning.experiments._record import RunRecord
+from sr_lightning.experiments.records import RunRecord
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -24,7 +24,7 @@ def curve(run: RunRecord, metric: str, x: XAxis = "step") -> tuple[list[float], 
     Raises:
         ValueError: for an unknown ``x``.
 
-    >>> from sr_lightning.experiments.runs import CurvePoint
+    >>> from sr_lightning.experiments import CurvePoint
     >>> run = RunRecord("a", "csv", "runs/a", curves={"val/psnr_y": [CurvePoint(9, 1, 30.5), CurvePoint(4, 0, 29.0)]})
     >>> curve(run, "val/psnr_y", x="epoch")
     ([0, 1], [29.0, 30.5])

@@ -9,11 +9,13 @@ to upload it later (``wandb sync <folder>``).
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import yaml
 from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.utilities import rank_zero_only
 from torch import nn
@@ -74,7 +76,9 @@ class SRWandbLogger(WandbLogger):
     ``wandb.init`` and the generator's parameter count in the run config as ``model/params``.
 
     In ``auto`` mode an online ``wandb.init`` that fails anyway (bad key, slow server) is retried offline, and
-    the switch is printed. An offline run prints one line with its folder and the ``wandb sync`` command.
+    the switch is printed. An offline run prints one line with its folder and the ``wandb sync`` command, and gets
+    the ``files/config.yaml`` W&B itself writes only for online runs, so its config can be read back (by
+    ``sr-lightning compare``) without W&B's binary transaction log.
 
     Args:
         project: the W&B project.
@@ -138,6 +142,7 @@ class SRWandbLogger(WandbLogger):
             self._wandb_init["mode"] = "offline"
             run = WandbLogger.experiment.fget(self)  # type: ignore[attr-defined]
         self._announce(run)
+        self._write_offline_config()
         return run
 
     @rank_zero_only
@@ -149,14 +154,35 @@ class SRWandbLogger(WandbLogger):
             print(f"W&B is disabled ({self.mode_reason}): nothing is logged to W&B.", flush=True)
 
     @rank_zero_only
+    def _write_offline_config(self) -> None:
+        """Write an offline run's config as W&B writes it for online runs: ``files/config.yaml``, one
+        ``key: {value: ...}`` entry per config key (replaced whole at each call, never left half-written)."""
+        run = self._experiment
+        if run is None or not getattr(run, "dir", None) or not getattr(run, "offline", self.mode == "offline"):
+            return
+        config = {key: {"value": value} for key, value in run.config.as_dict().items() if key != "_wandb"}
+        files = Path(run.dir)
+        files.mkdir(parents=True, exist_ok=True)
+        partial = files / "config.yaml.partial"
+        partial.write_text(yaml.safe_dump(json.loads(json.dumps(config, default=str)), sort_keys=False))
+        partial.replace(files / "config.yaml")
+
+    @rank_zero_only
+    def log_hyperparams(self, params: Any) -> None:
+        super().log_hyperparams(params)
+        self._write_offline_config()
+
+    @rank_zero_only
     def log_graph(self, model: nn.Module, input_array: Any = None) -> None:
         """Lightning calls this at the start of every fit/validate/test: record ``model/params``."""
         self.experiment.config.update({"model/params": count_parameters(model)}, allow_val_change=True)
+        self._write_offline_config()
 
     @rank_zero_only
     def finish(self) -> None:
         """Finish the W&B run (writes its last records), when one was started."""
         if self._experiment is not None:
+            self._write_offline_config()
             self._experiment.finish()
 
 

@@ -2,7 +2,8 @@
 
 - ``edsr_w8``: x2 EDSR (1 block, 8 features), 2 epochs of 2 batches, logged to CSV and to W&B with
   ``--wandb.project`` in the default ``auto`` mode without credentials (so offline, and no network touched)
-  and ``--wandb.log_model true``;
+  and ``--wandb.log_model true`` (what the library passes to ``wandb.init`` and which checkpoints it logs as
+  artifacts are recorded on the way, through W&B's public API);
 - ``edsr_w4_x3``: x3 EDSR with 4 features, same schedule, CSV only.
 """
 
@@ -21,7 +22,7 @@ import pytest
 from PIL import Image
 
 from sr_lightning.cli import main
-from sr_lightning.experiments.runs import CurvePoint
+from sr_lightning.experiments import CurvePoint
 
 QUICKSTART = Path(__file__).resolve().parents[2] / "examples" / "configs" / "quickstart.yaml"
 
@@ -35,6 +36,8 @@ class FittedRuns:
     wandb_run: Path  # its offline W&B run folder
     csv_only: Path
     printed: str
+    wandb_init: dict[str, Any]  # the keyword arguments of the W&B fit's wandb.init
+    artifacts: set[tuple[str, str]]  # (artifact name, original checkpoint file name) of each logged checkpoint
 
 
 def _images(folder: Path, count: int, seed: int) -> Path:
@@ -80,12 +83,28 @@ def _no_network(*args, **kwargs):
 
 @pytest.fixture(scope="session")
 def fitted_runs(tmp_path_factory: pytest.TempPathFactory) -> FittedRuns:
+    import wandb
+
     root = tmp_path_factory.mktemp("experiments")
     _images(root / "train", 4, seed=0)
     _images(root / "val", 2, seed=1)
     (root / "netrc").write_text("")
     printed = io.StringIO()
+    inits: list[dict[str, Any]] = []
+    artifacts: set[tuple[str, str]] = set()
+    real_init, real_log_artifact = wandb.init, wandb.Run.log_artifact
+
+    def init(**kwargs: Any) -> Any:
+        inits.append(kwargs)
+        return real_init(**kwargs)
+
+    def log_artifact(run: Any, artifact: Any, *args: Any, **kwargs: Any) -> Any:
+        artifacts.add((artifact.name, artifact.metadata["original_filename"]))
+        return real_log_artifact(run, artifact, *args, **kwargs)
+
     with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(wandb, "init", init)
+        patch.setattr(wandb.Run, "log_artifact", log_artifact)
         for name in ("WANDB_API_KEY", "WANDB_IDENTITY_TOKEN_FILE", "WANDB_MODE", "WANDB_BASE_URL", "WANDB_DIR"):
             patch.delenv(name, raising=False)
         patch.setenv("NETRC", str(root / "netrc"))  # no credentials, whatever the machine has
@@ -116,6 +135,8 @@ def fitted_runs(tmp_path_factory: pytest.TempPathFactory) -> FittedRuns:
         wandb_run=wandb_run,
         csv_only=root / "runs" / "edsr_w4_x3" / "version_0",
         printed=printed.getvalue(),
+        wandb_init=inits[0],
+        artifacts=artifacts,
     )
 
 

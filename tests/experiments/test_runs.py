@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import struct
-import zlib
+import json
+import re
+import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
-from sr_lightning.experiments._wandb_file import read_records
-from sr_lightning.experiments.runs import CurvePoint, load_run, read_csv_run, read_wandb_api_run, read_wandb_folder
+from sr_lightning.experiments import CurvePoint
+from sr_lightning.experiments.runs import load_run, read_csv_run, read_wandb_api_run, read_wandb_folder
 from sr_lightning.models import EDSR
 
 
@@ -40,9 +42,78 @@ def test_offline_wandb_run_matches_the_csv_log_of_the_same_fit(fitted_runs, csv_
     assert not any(key.startswith("val/panel") for key in run.curves)  # images are not curves
     assert run.params == params(scale=2, n_feats=8) and run.scale == 2 and run.steps == 4
     assert run.wall_time_s is not None and 0 <= run.wall_time_s < 600
-    assert run.config["run/log_dir"] == str(fitted_runs.wandb_csv)
-    by_file = read_wandb_folder(next(fitted_runs.wandb_run.glob("run-*.wandb")))
-    assert by_file.curves == run.curves
+    assert run.config["run/log_dir"] == str(fitted_runs.wandb_csv) and run.config["data.init_args.scale"] == 2
+    assert run.config["model/params"] == run.params and run.location == str(fitted_runs.wandb_run)
+    by_file = read_wandb_folder(next(fitted_runs.wandb_run.glob("run-*.wandb")))  # the transaction log: its folder
+    assert by_file == run
+
+
+def _copy_runs(fitted_runs, tmp_path: Path) -> tuple[Path, Path]:
+    """A copy of the session's ``runs/`` tree; returns the copied W&B run folder and its ``files/config.yaml``."""
+    shutil.copytree(fitted_runs.root / "runs", tmp_path / "runs")
+    folder = tmp_path / "runs" / "wandb" / fitted_runs.wandb_run.name
+    return folder, folder / "files" / "config.yaml"
+
+
+def _edit_config(path: Path, **changes: object) -> None:
+    config = yaml.safe_load(path.read_text())
+    for key, value in changes.items():
+        if value is None:
+            config.pop(key.replace("__", "/"))
+        else:
+            config[key.replace("__", "/")] = {"value": value}
+    path.write_text(yaml.safe_dump(config))
+
+
+def test_a_copied_runs_tree_finds_the_csv_log_beside_the_wandb_run(fitted_runs, tmp_path, csv_curve) -> None:
+    folder, config = _copy_runs(fitted_runs, tmp_path)
+    _edit_config(config, run__log_dir=str(tmp_path / "moved-away" / "edsr_w8" / "version_0"))
+    run = read_wandb_folder(folder)
+    assert run.curves["val/psnr_y"] == csv_curve(fitted_runs.wandb_csv, "val/psnr_y") and run.steps == 4
+    assert run.location == str(folder) and run.name == "edsr_w8/version_0"
+
+
+def test_wandb_history_and_summary_files_are_read_when_wandb_wrote_them(fitted_runs, tmp_path) -> None:
+    """A run folder W&B wrote ``files/wandb-history.jsonl`` and ``files/wandb-summary.json`` into: its curves by
+    ``trainer/global_step``, images left out, ``model/params`` and ``_runtime`` from the summary."""
+    folder, config = _copy_runs(fitted_runs, tmp_path)
+    _edit_config(config, run__log_dir=None, run__name=None)  # no CSV log to fall back on
+    image = {"_type": "image-file", "path": "media/images/val/panel_1.png", "width": 96}
+    rows = [
+        {"trainer/global_step": 0, "epoch": 0, "train/loss": 0.3, "_runtime": 2.0},
+        {"trainer/global_step": 9, "epoch": 0, "val/psnr_y": 24.0, "val/panel": image, "_runtime": 5.5},
+        {"trainer/global_step": 19, "epoch": 1, "val/psnr_y": 26.5, "_runtime": 9.0},
+    ]
+    (folder / "files" / "wandb-history.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    (folder / "files" / "wandb-summary.json").write_text(json.dumps({"_runtime": 12.5, "model/params": 77}))
+    run = read_wandb_folder(folder)
+    assert run.curves == {"val/psnr_y": [CurvePoint(9, 0, 24.0), CurvePoint(19, 1, 26.5)]}
+    assert run.steps == 20 and run.wall_time_s == 12.5 and run.params == 77 and run.scale == 2
+    assert run.name == folder.name.rsplit("-", 1)[-1]  # the run id, without run/name in the config
+    (folder / "files" / "wandb-summary.json").unlink()
+    assert read_wandb_folder(folder).wall_time_s == 9.0  # the history's last _runtime
+
+
+def test_wandb_folders_without_readable_files_name_the_folder_and_the_missing_file(fitted_runs, tmp_path) -> None:
+    folder, config = _copy_runs(fitted_runs, tmp_path)
+    _edit_config(config, run__log_dir=str(tmp_path / "nowhere" / "edsr_w8" / "version_1"))
+    with pytest.raises(
+        FileNotFoundError,
+        match=rf"{re.escape(str(folder))} has no files/wandb-history\.jsonl, and the CSV log .*"
+        r"\(run/log_dir: .*nowhere/edsr_w8/version_1\) has no metrics\.csv",
+    ):
+        read_wandb_folder(folder)
+    _edit_config(config, run__log_dir=None)
+    with pytest.raises(
+        FileNotFoundError,
+        match=rf"{re.escape(str(folder))} has no files/wandb-history\.jsonl, and its "
+        r"files/config\.yaml names no CSV log \(run/log_dir\)",
+    ):
+        load_run(folder)
+    config.unlink()  # a run logged offline by another tool: the transaction log only
+    named = re.escape(str(folder))
+    with pytest.raises(FileNotFoundError, match=rf"{named} has no files/config\.yaml .*wandb sync {named}"):
+        load_run(folder)
 
 
 def test_a_folder_of_runs_gives_each_run(fitted_runs) -> None:
@@ -59,9 +130,9 @@ def test_bad_run_paths_name_the_path_and_the_three_forms(tmp_path: Path) -> None
     (tmp_path / "empty").mkdir()
     with pytest.raises(FileNotFoundError, match=rf"no run found at {tmp_path / 'empty'}.*{forms}"):
         load_run(tmp_path / "empty")
-    (tmp_path / "fake.wandb").write_bytes(b"not a wandb file")
-    with pytest.raises(ValueError, match=r"fake\.wandb is not a W&B run file"):
-        load_run(tmp_path / "fake.wandb")
+    (tmp_path / "run-fake.wandb").write_bytes(b"not read")
+    with pytest.raises(FileNotFoundError, match=rf"{tmp_path} has no files/config\.yaml"):
+        load_run(tmp_path / "run-fake.wandb")
 
 
 def test_run_path_without_credentials_is_a_clear_error_without_network(tmp_path, monkeypatch) -> None:
@@ -92,40 +163,3 @@ def test_wandb_api_errors_name_the_run() -> None:
 
     with pytest.raises(ConnectionError, match=r"W&B run team/proj/nope cannot be read .*Could not find run"):
         read_wandb_api_run("team/proj/nope", api=Failing())
-
-
-def _leveldb(records: list[bytes]) -> bytes:
-    """The LevelDB log framing of wandb's writer: records split at 32 KiB blocks, block tails zero-padded."""
-    out = bytearray(struct.pack("<4sHB", b":W&B", 0xBEE1, 0))
-    for data in records:
-        first = True
-        while True:
-            left = 32768 - len(out) % 32768
-            if left < 7:
-                out += b"\0" * left
-                continue
-            piece, data = data[: left - 7], data[left - 7 :]
-            kind = (1 if first else 4) if not data else (2 if first else 3)
-            out += struct.pack("<IHB", zlib.crc32(piece, zlib.crc32(bytes([kind]))), len(piece), kind) + piece
-            first = False
-            if not data:
-                break
-    return bytes(out)
-
-
-def test_records_longer_than_a_block_are_joined(tmp_path: Path) -> None:
-    from wandb.proto import wandb_internal_pb2 as pb
-
-    messages = []
-    for i, size in enumerate([100, 70_000, 32_700, 5]):  # one record spans three blocks, one ends near a boundary
-        record = pb.Record()
-        record.history.item.add(key=f"k{i}", value_json='"' + "x" * size + '"')
-        messages.append(record)
-    path = tmp_path / "run-test.wandb"
-    path.write_bytes(_leveldb([m.SerializeToString() for m in messages]))
-    assert list(read_records(path)) == messages
-    data = bytearray(path.read_bytes())
-    data[200] ^= 0xFF
-    path.write_bytes(bytes(data))
-    with pytest.raises(ValueError, match=r"run-test\.wandb is corrupt at byte \d+"):
-        list(read_records(path))

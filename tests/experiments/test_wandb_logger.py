@@ -3,14 +3,13 @@ says where it is, and ``--wandb.project`` logs the whole config, the parameter c
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 import torch
+import yaml
 
 from sr_lightning.experiments import SRWandbLogger, flatten_config, resolve_wandb_mode, wandb_credentials
-from sr_lightning.experiments._wandb_file import read_records
 from sr_lightning.models import EDSR
 
 LOGGER = "sr_lightning.experiments.wandb_logger"
@@ -102,33 +101,47 @@ def test_auto_retries_offline_when_the_online_init_fails(tmp_path, no_credential
     assert line.endswith(f"upload later: wandb sync {folder}")
 
 
-def _wandb_records(folder: Path) -> dict[str, list]:
-    records: dict[str, list] = {}
-    for record in read_records(next(folder.glob("run-*.wandb"))):
-        kind = record.WhichOneof("record_type")
-        records.setdefault(kind, []).append(getattr(record, kind))
-    return records
+def _offline_config(run_folder: Path) -> dict:
+    """The ``files/config.yaml`` of a W&B run folder, as W&B writes it for online runs: ``key: {value: ...}``."""
+    written = yaml.safe_load((run_folder / "files" / "config.yaml").read_text())
+    assert all(set(entry) == {"value"} for entry in written.values())
+    return {key: entry["value"] for key, entry in written.items()}
 
 
 def test_cli_run_logs_config_params_images_and_checkpoints_offline(fitted_runs) -> None:
     run_folder = fitted_runs.wandb_run.resolve()
     assert f"W&B logs offline to {run_folder} (no W&B credentials" in fitted_runs.printed
     assert f"wandb sync {run_folder}" in fitted_runs.printed
-    records = _wandb_records(fitted_runs.wandb_run)
-    (run,) = records["run"]
-    assert run.display_name == "edsr_w8/version_0" and run.project == "test" and list(run.tags) == ["tiny", "edsr"]
-    config = {item.key: json.loads(item.value_json) for item in run.config.update}
+    init = fitted_runs.wandb_init
+    assert init["name"] == "edsr_w8/version_0" and init["project"] == "test" and init["tags"] == ["tiny", "edsr"]
+    assert init["mode"] == "offline"
+    config = _offline_config(fitted_runs.wandb_run)
     assert config["model.init_args.generator.class_path"] == "sr_lightning.models.EDSR"
     assert config["model.init_args.generator.init_args.n_feats"] == 8
     assert config["data.init_args.scale"] == 2 and config["model.init_args.optimizer.init_args.lr"] == 1e-3
-    assert config["run/log_dir"] == str(fitted_runs.wandb_csv)
-    updates = {item.key: json.loads(item.value_json) for rec in records["config"] for item in rec.update}
+    assert config["run/log_dir"] == str(fitted_runs.wandb_csv) and config["run/name"] == "edsr_w8/version_0"
     generator = EDSR(scale=2, n_resblocks=1, n_feats=8)
-    assert updates["model/params"] == sum(p.numel() for p in generator.parameters())
+    assert config["model/params"] == sum(p.numel() for p in generator.parameters())
+    assert not (fitted_runs.wandb_run / "files" / "config.yaml.partial").exists()
     panels = sorted((fitted_runs.wandb_run / "files" / "media" / "images" / "val").glob("panel_*.png"))
     assert len(panels) == 2  # one image panel per validation epoch
-    artifacts = {(a.name, json.loads(a.metadata)["original_filename"]) for a in records["artifact"]}
+    run_id = fitted_runs.wandb_run.name.rsplit("-", 1)[-1]
     best = next((fitted_runs.wandb_csv / "checkpoints").glob("best-*.ckpt")).name
-    assert artifacts == {("model-" + run.run_id, best), ("model-" + run.run_id, "last.ckpt")}
+    assert fitted_runs.artifacts == {(f"model-{run_id}", best), (f"model-{run_id}", "last.ckpt")}
     checkpoint = torch.load(fitted_runs.wandb_csv / "checkpoints" / "last.ckpt", weights_only=True, map_location="cpu")
     assert checkpoint["global_step"] == 4
+
+
+def test_offline_run_config_file_follows_every_config_update(tmp_path, no_credentials, monkeypatch) -> None:
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    logger = SRWandbLogger(project="test", mode="offline", save_dir=tmp_path, name="direct", config={"a": 1})
+    try:
+        folder = Path(logger.experiment.dir).parent
+        assert _offline_config(folder) == {"a": 1}  # written as soon as the run starts
+        logger.log_hyperparams({"b": {"c": 2}})
+        generator = EDSR(n_resblocks=1, n_feats=4)
+        logger.log_graph(generator)
+        params = sum(p.numel() for p in generator.parameters())
+        assert _offline_config(folder) == {"a": 1, "b": {"c": 2}, "model/params": params}
+    finally:
+        logger.finish()

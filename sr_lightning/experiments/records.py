@@ -7,12 +7,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
-import torch
-from torch import nn
-
 from sr_lightning.experiments.wandb_logger import flatten_config
+from sr_lightning.weights import build_generator
 
-__all__ = ["CurvePoint", "RunRecord", "RunSource", "build_record", "generator_params"]
+__all__ = ["CurvePoint", "RunRecord", "RunSource", "build_record"]
 
 RunSource = Literal["csv", "wandb-offline", "wandb"]
 # Keys every logger adds to a row: never curves of their own.
@@ -35,7 +33,7 @@ class RunRecord:
     Attributes:
         name: the run name (``quickstart/version_0`` for CSV folders and runs logged by ``sr-lightning``).
         source: ``csv`` (a Lightning CSV log folder), ``wandb-offline`` (a local W&B run folder) or ``wandb``.
-        location: the folder, ``.wandb`` file or ``entity/project/run_id`` it was read from.
+        location: the folder or the ``entity/project/run_id`` it was read from.
         module: the LightningModule class path; ``generator``: the generator class path.
         params: the generator's parameter count; ``scale``: the upscaling factor.
         curves: ``{"val/psnr_y": [CurvePoint, ...], ...}`` in logging order, every scalar ``val/*`` key.
@@ -88,25 +86,6 @@ def _generator_spec(config: Mapping[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-def generator_params(spec: Mapping[str, Any]) -> int:
-    """The parameter count of the generator a ``class_path``/``init_args`` spec builds (on the meta device, so
-    no memory is allocated and no weights are loaded).
-
-    >>> generator_params({"class_path": "torch.nn.Conv2d", "init_args": {"in_channels": 3, "out_channels": 8,
-    ...                   "kernel_size": 3}})
-    224
-    """
-    from jsonargparse import ArgumentParser
-
-    parser = ArgumentParser(exit_on_error=False)
-    parser.add_subclass_arguments(nn.Module, "generator")
-    parsed = parser.parse_object({"generator": dict(spec)})
-    instantiate = getattr(parser, "instantiate", None) or parser.instantiate_classes
-    with torch.device("meta"):
-        generator = instantiate(parsed).generator
-    return sum(p.numel() for p in generator.parameters())
-
-
 def _first(config: Mapping[str, Any], *keys: str) -> Any:
     return next((config[key] for key in keys if config.get(key) is not None), None)
 
@@ -142,7 +121,8 @@ def build_record(
     if params is None:
         params = _number(flat.get("model/params"))
     if params is None and spec is not None:
-        params = generator_params(spec)
+        generator = build_generator(spec, location, device="meta")  # allocates nothing, loads no weights
+        params = sum(p.numel() for p in generator.parameters())
     scale = _first(
         flat, "data.init_args.scale", "data.scale", "scale", *(f"{p}init_args.scale" for p in _GENERATOR_PREFIXES)
     )
