@@ -162,12 +162,13 @@ def main(args: list[str] | None = None) -> SRLightningCLI:
     )
 
 
-# Subcommands of `sr-lightning` besides LightningCLI's fit/validate/test/predict: each module has `main(argv)`.
+# Subcommands of `sr-lightning` besides LightningCLI's fit/validate/test/predict: one module of
+# `sr_lightning.commands` each, with `main(argv)` (argument parsing plus one library call; see that package).
 TOOLS = {
-    "benchmark": "sr_lightning.evaluation.command",
-    "compare": "sr_lightning.experiments.compare",
-    "upscale": "sr_lightning.inference.command",
-    "export": "sr_lightning.inference.export",
+    "benchmark": "sr_lightning.commands.benchmark",
+    "compare": "sr_lightning.commands.compare",
+    "upscale": "sr_lightning.commands.upscale",
+    "export": "sr_lightning.commands.export",
 }
 
 

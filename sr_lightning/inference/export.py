@@ -1,27 +1,20 @@
-"""``sr-lightning export``: a trained generator as safetensors (weights plus how to rebuild it) or ONNX.
-
-    sr-lightning export --ckpt runs/edsr/version_0/checkpoints/last.ckpt --format safetensors -o edsr_x2.safetensors
-    sr-lightning export --ckpt runs/edsr/version_0/checkpoints/last.ckpt --format onnx -o edsr_x2.onnx
-
-Both take the EMA weights when the checkpoint has them (``--no-ema``: the trained ones). The ONNX graph has
-dynamic batch, height and width and is checked against PyTorch with onnxruntime on an image of another size.
+"""A trained generator as safetensors (weights plus how to rebuild it), and back; ONNX is
+:mod:`~sr_lightning.inference.onnx_export`. The ``sr-lightning export`` command is :mod:`sr_lightning.commands.export`.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-from collections.abc import Sequence
+import warnings
 from pathlib import Path
 from typing import Any, Literal
 
 from torch import nn
 
-from sr_lightning.inference.checkpoint import generator_config, load_generator, read_checkpoint
-from sr_lightning.inference.onnx_export import check_image, check_onnx, export_onnx
+from sr_lightning.inference.onnx_export import check_onnx, export_onnx
 from sr_lightning.weights import build_generator, check_finite_weights, load_weights, read_safetensors
 
-__all__ = ["check_onnx", "export_onnx", "export_safetensors", "load_safetensors", "main"]
+__all__ = ["ExportFormat", "check_onnx", "export_onnx", "export_safetensors", "load_safetensors"]
 
 ExportFormat = Literal["safetensors", "onnx"]
 
@@ -103,66 +96,15 @@ def load_safetensors(path: str | Path, generator: nn.Module | None = None) -> nn
     return generator.eval()
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="sr-lightning export",
-        description="Export a checkpoint's generator (EMA weights when present) to safetensors or to ONNX with "
-        "dynamic batch/height/width, checked against PyTorch with onnxruntime.",
-    )
-    parser.add_argument("--ckpt", required=True, type=Path, help="a checkpoint of `sr-lightning fit`")
-    parser.add_argument("-o", "--output", required=True, type=Path, metavar="OUT", help="the file to write")
-    parser.add_argument("--format", choices=["safetensors", "onnx"], help="default: from OUT's suffix")
-    parser.add_argument("--scale", type=int, help="the factor (default: the checkpoint's; multi-scale models)")
-    parser.add_argument("--no-ema", action="store_true", help="export the trained weights even when an EMA exists")
-    parser.add_argument("--opset", type=int, default=18, help="ONNX opset version")
-    parser.add_argument("--example-size", type=int, nargs=2, default=(64, 64), metavar=("H", "W"))
-    parser.add_argument("--atol", type=float, default=1e-4, help="largest onnxruntime vs PyTorch difference allowed")
-    return parser
-
-
-def _format(args: argparse.Namespace) -> ExportFormat:
-    if args.format:
-        return args.format
-    suffix = args.output.suffix.lower()
-    if suffix in (".safetensors", ".onnx"):
-        return suffix[1:]  # type: ignore[return-value]
-    raise SystemExit(f"sr-lightning export: error: give --format safetensors|onnx (OUT {args.output} says neither).")
-
-
-def main(argv: Sequence[str] | None = None) -> Path:
-    """Run the command with ``argv`` (the arguments after ``export``); returns the file written.
-
-    Raises:
-        SystemExit: with the reason for a missing or invalid checkpoint, another scale than the checkpoint's,
-            a missing ONNX dependency, or an onnxruntime output further than ``--atol`` from PyTorch's.
-    """
-    args = _parser().parse_args(argv)
-    kind = _format(args)
-    try:
-        checkpoint = read_checkpoint(args.ckpt)
-        config = generator_config(checkpoint, args.ckpt)
-        generator = load_generator(args.ckpt, use_ema=not args.no_ema, scale=args.scale)
-        ema = not args.no_ema and any(k.startswith("ema.module.") for k in checkpoint["state_dict"])
-        what = f"{type(generator).__name__} x{generator.scale}, {'EMA' if ema else 'trained'} weights"
-        if kind == "safetensors":
-            path = export_safetensors(generator, args.output, config=config)
-        else:
-            size = tuple(args.example_size)
-            path = export_onnx(generator, args.output, example_size=size, opset=args.opset, verify=False, config=config)
-    except (FileNotFoundError, ValueError, ImportError, RuntimeError) as error:
-        raise SystemExit(f"sr-lightning export: error: {error}") from error
-    print(f"Wrote {path} ({kind}, {path.stat().st_size / 1e6:.2f} MB; {what})", flush=True)
-    if kind == "onnx":
-        image = check_image(tuple(args.example_size))
-        try:
-            difference = check_onnx(path, generator, image)
-        except ImportError as error:
-            raise SystemExit(f"sr-lightning export: error: {error}") from error
-        print(
-            f"onnxruntime vs PyTorch on a {'x'.join(map(str, image.shape))} image: max abs diff {difference:.2e} "
-            f"(tolerance {args.atol:g})",
-            flush=True,
+def __getattr__(name: str) -> Any:
+    """``main`` (deprecated here): the command moved to :mod:`sr_lightning.commands.export`."""
+    if name == "main":
+        warnings.warn(
+            "sr_lightning.inference.export.main is deprecated: import main from sr_lightning.commands.export.",
+            DeprecationWarning,
+            stacklevel=2,
         )
-        if not difference <= args.atol:
-            raise SystemExit(f"sr-lightning export: error: {path} differs from PyTorch by {difference:.2e}.")
-    return path
+        from sr_lightning.commands.export import main
+
+        return main
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from sr_lightning.data.io import ImageReadError, list_images
 from sr_lightning.inference.checkpoint import load_generator
+from sr_lightning.inference.device import resolve_device
 from sr_lightning.inference.upscale import _check_scale, upscale_image
 
 __all__ = ["UpscaledFiles", "output_paths", "upscale_files"]
@@ -101,18 +102,6 @@ def output_paths(inputs: Sequence[str | Path], out_dir: str | Path, scale: int) 
     return pairs
 
 
-def _resolve_device(device: str | torch.device) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        target = torch.device(device)
-    except RuntimeError as error:
-        raise ValueError(f"device {device!r} is not a torch device; use auto, cpu, cuda or cuda:N.") from error
-    if target.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r}: CUDA is not available here; use auto or cpu.")
-    return target
-
-
 class _TileBar:
     """A tqdm bar over one image's tiles, opened at the first tile of an image that has more than one."""
 
@@ -175,7 +164,7 @@ def upscale_files(
     """
     inputs = [inputs] if isinstance(inputs, (str, Path)) else list(inputs)
     check_writable(Path(out_dir))
-    run_on = _resolve_device(device)
+    run_on = resolve_device(device)
     generator = model if isinstance(model, nn.Module) else load_generator(model, use_ema=use_ema, scale=scale)
     generator = generator.to(run_on).eval()
     scale = _check_scale(generator, scale)

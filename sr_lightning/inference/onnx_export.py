@@ -15,6 +15,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from sr_lightning.inference.device import device_of
+
 __all__ = ["check_image", "check_onnx", "export_onnx"]
 
 _EXTRA = "pip install 'sr-lightning[export]' (onnx, onnxscript, onnxruntime)"
@@ -30,11 +32,6 @@ def check_image(example_size: tuple[int, int] = (64, 64), seed: int = 0) -> Tens
     """
     generator = torch.Generator().manual_seed(seed)
     return torch.rand(2, 3, example_size[0] + 13, example_size[1] + 7, generator=generator)
-
-
-def _device(generator: nn.Module) -> torch.device:
-    tensor = next(iter(generator.parameters()), None)
-    return tensor.device if tensor is not None else torch.device("cpu")
 
 
 def export_onnx(
@@ -73,7 +70,7 @@ def export_onnx(
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     generator = generator.eval()
-    example = torch.rand(1, 3, *example_size, device=_device(generator))
+    example = torch.rand(1, 3, *example_size, device=device_of(generator))
     dims = {0: torch.export.Dim("batch"), 2: torch.export.Dim("height"), 3: torch.export.Dim("width")}
     try:
         torch.onnx.export(
@@ -117,7 +114,7 @@ def check_onnx(path: str | Path, generator: nn.Module, image: Tensor) -> float:
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     (ours,) = session.run(["sr"], {"lr": image.detach().float().cpu().numpy()})
     with torch.inference_mode():
-        reference = generator.eval()(image.float().to(_device(generator))).float().cpu().numpy()
+        reference = generator.eval()(image.float().to(device_of(generator))).float().cpu().numpy()
     if ours.shape != reference.shape:
         raise ValueError(f"{path} gave {ours.shape} for {tuple(image.shape)}, PyTorch {reference.shape}.")
     return float(np.abs(ours - reference).max())

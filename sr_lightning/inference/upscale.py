@@ -17,6 +17,7 @@ from torch import Tensor, nn
 
 from sr_lightning.data.image_parts import compose, read_parts, split_image
 from sr_lightning.data.io import to_float
+from sr_lightning.inference.device import device_of
 from sr_lightning.inference.ensemble import self_ensemble as _self_ensemble
 from sr_lightning.inference.tiling import tile_spans, tiled_upscale
 
@@ -35,11 +36,6 @@ def _check_scale(generator: nn.Module, scale: int | None) -> int:
             f"load_generator(path, scale={scale}) (multi-scale models) or leave scale unset."
         )
     return int(own)
-
-
-def _device_of(generator: nn.Module) -> torch.device:
-    tensor = next(iter(generator.parameters()), None)
-    return tensor.device if tensor is not None else torch.device("cpu")
 
 
 def upscale_tensor(
@@ -77,7 +73,7 @@ def upscale_tensor(
         (torch.Size([1, 3, 80, 60]), True)
     """
     scale = _check_scale(generator, scale)
-    device = _device_of(generator)
+    device = device_of(generator)
     lr = lr.float().cpu()
     height, width = lr.shape[-2:]
     per_pass = (

@@ -11,9 +11,9 @@ import torch
 from PIL import Image
 
 from sr_lightning.cli import run
+from sr_lightning.commands.upscale import main
 from sr_lightning.data.io import read_image, to_float
 from sr_lightning.inference import load_generator, self_ensemble
-from sr_lightning.inference.command import main
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ import pytest
 import torch
 from torch import nn
 
+from sr_lightning.commands.export import main
 from sr_lightning.inference import check_onnx, export_onnx, export_safetensors, load_generator, load_safetensors
-from sr_lightning.inference.export import main
 from sr_lightning.models import EDSR, EDSRMSA, AttentionSRGANGenerator, SRResNet
 
 
@@ -91,7 +91,7 @@ def test_onnx_export_command(tiny_checkpoint: Path, tmp_path: Path, capsys, monk
     assert difference < 1e-4
     assert check_onnx(path, load_generator(tiny_checkpoint), torch.rand(1, 3, 50, 20)) < 1e-4
     # A difference above --atol fails the command.
-    monkeypatch.setattr("sr_lightning.inference.export.check_onnx", lambda *args: 3e-3)
+    monkeypatch.setattr("sr_lightning.commands.export.check_onnx", lambda *args: 3e-3)
     with pytest.raises(SystemExit, match=r"differs from PyTorch by 3\.00e-03"):
         main(["--ckpt", str(tiny_checkpoint), "-o", str(path), "--format", "onnx"])
     with pytest.raises(SystemExit, match=r"give --format safetensors\|onnx"):
