@@ -10,7 +10,6 @@ shared axes.
 
 from __future__ import annotations
 
-import argparse
 import csv
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from typing import Any
 
 from sr_lightning.experiments.plots import XAxis, write_plots
 from sr_lightning.experiments.records import RunRecord
-from sr_lightning.experiments.runs import RUN_FORMS, load_runs
+from sr_lightning.experiments.runs import load_runs
 
 __all__ = [
     "ComparisonRow",
@@ -155,35 +154,26 @@ def write_csv(rows: Sequence[ComparisonRow], path: str | Path, metrics: Sequence
     return path
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="sr-lightning compare",
-        description="Compare training runs: a markdown/CSV table and validation curves on shared axes.",
-        epilog=f"Each RUN is {RUN_FORMS}; a folder of run folders (runs/quickstart, runs/wandb) gives all of them.",
-    )
-    parser.add_argument("runs", nargs="+", metavar="RUN", help="a run folder, a folder of runs, or a W&B run path")
-    parser.add_argument("-o", "--output", type=Path, default=Path("compare"), help="folder for runs.md, runs.csv, PNGs")
-    parser.add_argument("--x", choices=["step", "epoch"], default="step", help="x axis of the curves")
-    parser.add_argument("--metrics", nargs="+", help="val/* keys (default: psnr_y, ssim_y, LPIPS and FID logged)")
-    return parser
+def compare_to_folder(
+    run_paths: Sequence[str | Path],
+    output: str | Path,
+    metrics: Sequence[str] | None = None,
+    x: XAxis = "step",
+    api: Any = None,
+) -> tuple[list[ComparisonRow], str, list[Path]]:
+    """Load the runs, compare them and write ``runs.md``, ``runs.csv`` and one PNG per metric into ``output``.
 
+    Returns the rows, the markdown table and the files written. ``api`` stands in for ``wandb.Api()`` (tests).
 
-def main(argv: Sequence[str] | None = None, *, api: Any = None) -> list[ComparisonRow]:
-    """Run the command with ``argv`` (the arguments after ``compare``); returns the rows.
-
-    ``api`` stands in for ``wandb.Api()`` for W&B run paths.
+    Raises:
+        FileNotFoundError, ValueError: a run cannot be found or read (the message names it).
+        ConnectionError: W&B cannot be reached for a W&B run path.
     """
-    args = _parser().parse_args(argv)
-    x: XAxis = args.x
-    try:
-        runs = load_runs(args.runs, api=api)
-    except (FileNotFoundError, ConnectionError, ValueError) as error:
-        raise SystemExit(f"sr-lightning compare: {error}") from error
-    metrics = args.metrics or default_metrics(runs)
+    runs = load_runs([str(path) for path in run_paths], api=api)
+    metrics = list(metrics) if metrics else default_metrics(runs)
     rows = compare_runs(runs, metrics)
     table = format_markdown(rows, metrics)
-    print(table)
-    output: Path = args.output
+    output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
     (output / "runs.md").write_text(table + "\n")
     written = [
@@ -191,5 +181,19 @@ def main(argv: Sequence[str] | None = None, *, api: Any = None) -> list[Comparis
         write_csv(rows, output / "runs.csv", metrics),
         *write_plots(runs, metrics, output, x=x),
     ]
-    print("\nFiles written:\n" + "\n".join(f"  {path.resolve()}" for path in written), flush=True)
-    return rows
+    return rows, table, written
+
+
+def main(argv: Sequence[str] | None = None, *, api: Any = None) -> list[ComparisonRow]:
+    """Deprecated: ``sr-lightning compare`` is :func:`sr_lightning.commands.compare.main`."""
+    import warnings
+
+    from sr_lightning.commands.compare import main as command
+
+    warnings.warn(
+        "sr_lightning.experiments.compare.main is deprecated: use sr_lightning.commands.compare.main "
+        "(or compare_to_folder from Python).",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return command(argv, api=api)

@@ -11,7 +11,8 @@ import pytest
 from PIL import Image
 
 from sr_lightning.cli import run as cli_run
-from sr_lightning.experiments.compare import format_markdown, main
+from sr_lightning.commands.compare import main
+from sr_lightning.experiments.compare import format_markdown
 from sr_lightning.experiments.plots import plot_metric
 from sr_lightning.experiments.runs import load_runs
 from sr_lightning.models import EDSR
@@ -97,3 +98,11 @@ def test_compare_through_the_console_script_with_a_bad_path(tmp_path: Path) -> N
     with pytest.raises(SystemExit, match=r"sr-lightning compare: .*nowhere does not exist.*W&B run path"):
         cli_run(["compare", str(tmp_path / "nowhere"), "-o", str(tmp_path / "out")])
     assert not (tmp_path / "out").exists()
+
+
+def test_the_old_entry_point_still_runs_the_command_and_says_where_it_moved(fitted_runs, tmp_path: Path) -> None:
+    from sr_lightning.experiments import compare
+
+    with pytest.warns(DeprecationWarning, match="sr_lightning.commands.compare.main"):
+        rows = compare.main([str(fitted_runs.csv_only), "-o", str(tmp_path / "out")])
+    assert len(rows) == 1 and (tmp_path / "out" / "runs.md").is_file()
