@@ -1,9 +1,16 @@
-"""The frame of the metric callbacks that score SR outputs every N validation epochs (FID/KID, LPIPS).
+"""When the periodic callbacks score or draw, in one place, and the frame of the metric callbacks built on it.
 
-A subclass says how to update its metrics from one batch, compute them and reset them; this frame decides when
-(every ``every_n_epochs``-th validation epoch of a fit, never during the sanity check, always in ``trainer.validate``
-and ``trainer.test``), resets at the start of every evaluation epoch so a value only ever uses that epoch's images,
-and logs ``<stage>/<name>``.
+Every callback with an ``every_n_epochs`` argument (:class:`~sr_lightning.callbacks.SRMetrics`,
+:class:`~sr_lightning.callbacks.FIDKIDMetrics`, :class:`~sr_lightning.callbacks.LPIPSMonitor`,
+:class:`~sr_lightning.callbacks.ImagePanel`, :class:`~sr_lightning.callbacks.BestWorstImages`,
+:class:`~sr_lightning.callbacks.GradCAMImages`) checks it with :func:`check_every_n_epochs` and asks :func:`is_due`
+at the start of each evaluation, so the argument means the same everywhere: the validations of the epochs whose
+1-based number is a multiple of ``every_n_epochs`` (the count ``Trainer(check_val_every_n_epoch=...)`` and
+``ModelCheckpoint(every_n_epochs=...)`` use), every ``trainer.validate`` and ``trainer.test``, never the sanity check.
+
+:class:`_PeriodicSRMetrics` is the frame of the metrics that score SR outputs against HR images (FID/KID, LPIPS): a
+subclass says how to update its metrics from one batch, compute them and reset them; the frame decides when, resets
+at the start of every evaluation epoch so a value only ever uses that epoch's images, and logs ``<stage>/<name>``.
 """
 
 from __future__ import annotations
@@ -18,10 +25,19 @@ from torch import Tensor
 from sr_lightning.callbacks._outputs import unpack_images
 
 
+def check_every_n_epochs(owner: str, every_n_epochs: Any) -> int:
+    """``every_n_epochs`` if it is an integer >= 1, else a ``ValueError`` that names ``owner``."""
+    if isinstance(every_n_epochs, bool) or not isinstance(every_n_epochs, int) or every_n_epochs < 1:
+        raise ValueError(f"{owner} every_n_epochs must be an integer >= 1, got {every_n_epochs!r}.")
+    return every_n_epochs
+
+
 def is_due(trainer: L.Trainer, every_n_epochs: int) -> bool:
-    """Whether a callback scores or draws in this evaluation: every ``every_n_epochs``-th validation of a fit (as
-    ``Trainer(check_val_every_n_epoch=...)`` counts), every ``trainer.validate`` and ``trainer.test``, never the
-    sanity check."""
+    """Whether a periodic callback scores or draws in this evaluation: in a fit, the validations of epochs whose
+    1-based number is a multiple of ``every_n_epochs`` (as ``Trainer(check_val_every_n_epoch=...)`` counts); every
+    ``trainer.validate`` and ``trainer.test``; never the sanity check.
+
+    Call it when the evaluation epoch starts (or at any hook of it: the answer does not change within one)."""
     if trainer.sanity_checking:
         return False
     if trainer.state.fn != TrainerFn.FITTING:
@@ -32,9 +48,7 @@ def is_due(trainer: L.Trainer, every_n_epochs: int) -> bool:
 class _PeriodicSRMetrics(Callback):
     def __init__(self, every_n_epochs: int) -> None:
         super().__init__()
-        if not isinstance(every_n_epochs, int) or every_n_epochs < 1:
-            raise ValueError(f"{type(self).__name__} every_n_epochs must be an integer >= 1, got {every_n_epochs!r}.")
-        self.every_n_epochs = every_n_epochs
+        self.every_n_epochs = check_every_n_epochs(type(self).__name__, every_n_epochs)
         self._active: dict[str, bool] = {}
 
     def _update(self, pl_module: L.LightningModule, sr: Tensor, hr: Tensor) -> None:

@@ -13,9 +13,9 @@ from lightning.pytorch.callbacks import Callback
 from torch import Tensor
 from torchvision.utils import make_grid
 
-from sr_lightning.callbacks._image_log import log_image
 from sr_lightning.callbacks._outputs import module_scale, unpack_images
-from sr_lightning.callbacks._periodic import is_due
+from sr_lightning.callbacks._periodic import check_every_n_epochs, is_due
+from sr_lightning.callbacks.image_log import log_image
 from sr_lightning.explain.gradcam import grad_cam, overlay, resolve_layer
 
 __all__ = ["GradCAMImages"]
@@ -65,17 +65,14 @@ class GradCAMImages(Callback):
         super().__init__()
         if target not in ("edge_energy", "luminance"):
             raise ValueError(f"GradCAMImages target must be 'edge_energy' or 'luminance', got {target!r}.")
-        if num_images < 1 or every_n_epochs < 1 or max_size < 1:
-            raise ValueError(
-                f"GradCAMImages needs positive values, got num_images={num_images}, every_n_epochs={every_n_epochs}, "
-                f"max_size={max_size}."
-            )
+        if num_images < 1 or max_size < 1:
+            raise ValueError(f"GradCAMImages needs positive values, got num_images={num_images}, max_size={max_size}.")
         if not 0.0 <= alpha <= 1.0:
             raise ValueError(f"GradCAMImages alpha must be in [0, 1], got {alpha!r}.")
         self.layer = layer
         self.target = target
         self.num_images = num_images
-        self.every_n_epochs = every_n_epochs
+        self.every_n_epochs = check_every_n_epochs("GradCAMImages", every_n_epochs)
         self.alpha = alpha
         self.max_size = max_size
         if not 0.0 <= saturation < 1.0:

@@ -1,10 +1,12 @@
 """``ImagePanel``: a picture of LR | bicubic | SR | HR crops of chosen validation images, for eyes rather than numbers.
 
-:func:`make_panel` cuts one row of aligned crops; :func:`detail_offset` finds the crop window with the most edges.
+:func:`make_panel` cuts one row of aligned crops; :func:`detail_offset` finds the crop window with the most edges, and
+``_CropOffsets`` keeps it per image and scale for this callback and :class:`~sr_lightning.callbacks.BestWorstImages`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -15,9 +17,9 @@ from lightning.pytorch.callbacks import Callback
 from torch import Tensor
 from torchvision.utils import make_grid
 
-from sr_lightning.callbacks._image_log import log_image
 from sr_lightning.callbacks._outputs import bicubic_upscale, module_scale, unpack_images
-from sr_lightning.callbacks._periodic import is_due
+from sr_lightning.callbacks._periodic import check_every_n_epochs, is_due
+from sr_lightning.callbacks.image_log import log_image
 from sr_lightning.losses.edge import sobel_magnitude
 
 __all__ = ["ImagePanel", "detail_offset", "make_panel", "panel_grid"]
@@ -59,6 +61,33 @@ def detail_offset(hr: Tensor, scale: int, crop_size: int = 128) -> tuple[int, in
         return (h - size) // 2, (w - size) // 2
     top, left = divmod(int(windows.flatten().argmax()), windows.shape[-1])
     return top, left
+
+
+class _CropOffsets:
+    """Where the crop of each image goes, for the callbacks that draw :func:`make_panel` rows every epoch.
+
+    With ``crop="detail"`` it is the window of :func:`detail_offset`, found the first time an image is seen at a scale
+    and then kept, so the rows of later epochs show the same region without another Sobel pass; with ``"center"`` it
+    is ``None`` (the centre, which :func:`make_panel` finds itself).
+
+    Attributes:
+        found: the kept LR (top, left) corners by ``(image_id, scale)``.
+    """
+
+    def __init__(self, crop: Crop, crop_size: int) -> None:
+        self.crop = crop
+        self.crop_size = crop_size
+        self.found: dict[tuple[Hashable, int], tuple[int, int]] = {}
+
+    def __call__(self, image_id: Hashable, hr: Tensor, scale: int) -> tuple[int, int] | None:
+        """The ``offset`` for :func:`make_panel` of the image ``image_id`` (its name, or its loader position), whose
+        HR image is ``hr`` (3, H, W)."""
+        if self.crop != "detail":
+            return None
+        key = (image_id, scale)
+        if key not in self.found:
+            self.found[key] = detail_offset(hr, scale, self.crop_size)
+        return self.found[key]
 
 
 def make_panel(
@@ -161,24 +190,21 @@ class ImagePanel(Callback):
         crop: Crop = "detail",
     ) -> None:
         super().__init__()
-        if num_images < 1 or crop_size < 1 or every_n_epochs < 1:
-            raise ValueError(
-                f"ImagePanel needs positive values, got num_images={num_images}, crop_size={crop_size}, "
-                f"every_n_epochs={every_n_epochs}."
-            )
+        if num_images < 1 or crop_size < 1:
+            raise ValueError(f"ImagePanel needs positive values, got num_images={num_images}, crop_size={crop_size}.")
         if indices is not None and (not indices or min(indices) < 0 or len(set(indices)) != len(indices)):
             raise ValueError(f"ImagePanel indices must be distinct validation positions >= 0, got {indices!r}.")
         if crop not in ("detail", "center"):
             raise ValueError(f"ImagePanel crop must be 'detail' or 'center', got {crop!r}.")
         self.num_images = num_images
         self.crop_size = crop_size
-        self.every_n_epochs = every_n_epochs
+        self.every_n_epochs = check_every_n_epochs("ImagePanel", every_n_epochs)
         self.indices = list(indices) if indices is not None else None
         self.crop = crop
         self._wanted = self.indices if self.indices is not None else list(range(num_images))
         self._rows: dict[int, Tensor] = {}
         self._seen = 0
-        self._offsets: dict[tuple[int, int], tuple[int, int]] = {}  # (index, scale) -> LR (top, left)
+        self._offsets = _CropOffsets(crop, crop_size)  # by (position, scale)
         self.last_path: Path | None = None
 
     def _active(self, trainer: L.Trainer) -> bool:
@@ -196,12 +222,7 @@ class ImagePanel(Callback):
         for index in self._wanted:
             if first <= index < self._seen:
                 i = index - first
-                offset = None
-                if self.crop == "detail":
-                    key = (index, scale)
-                    if key not in self._offsets:
-                        self._offsets[key] = detail_offset(hr[i], scale, self.crop_size)
-                    offset = self._offsets[key]
+                offset = self._offsets(index, hr[i], scale)
                 self._rows[index] = make_panel(lr[i], sr[i], hr[i], scale, self.crop_size, offset).cpu()
 
     def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:

@@ -1,138 +1,17 @@
-"""``SRMetrics``: PSNR/SSIM (RGB and Y) of the model and of bicubic, logged by any module that returns images."""
+"""Deprecated: ``SRMetrics`` moved to :mod:`sr_lightning.callbacks.psnr_ssim`; this module re-exports it for one
+release."""
 
 from __future__ import annotations
 
-from typing import Any
+import warnings
 
-import lightning as L
-import torch
-from lightning.pytorch.callbacks import Callback
-from torch import Tensor, nn
-
-from sr_lightning.callbacks._outputs import bicubic_upscale, module_scale, unpack_images
-from sr_lightning.metrics import PSNR, SSIM
+from sr_lightning.callbacks.psnr_ssim import SRMetrics
 
 __all__ = ["SRMetrics"]
 
-
-class SRMetrics(Callback):
-    """Score validation and test outputs with the paper protocol and log them.
-
-    Logs ``<stage>/psnr``, ``<stage>/ssim`` (RGB), ``<stage>/psnr_y``, ``<stage>/ssim_y`` (Y channel) and, with
-    ``bicubic=True``, the same for the MATLAB-bicubic upscale of the LR input (``<stage>/bicubic_psnr_y``...), so
-    every run shows its gain. Every value is a per-image mean with ``border`` pixels cropped (default: the
-    module's scale, which a progressive schedule may change). The metrics are torchmetrics objects, so under DDP
-    each process updates its own share and ``compute`` synchronises them before logging.
-
-    The bicubic scores of an image never change, so they are computed once and kept, keyed on the image's name,
-    scale, border and a checksum of its LR and HR pixels: later validations add the kept per-image values (the
-    same float64 numbers, so the logged means are identical) without upscaling or scoring bicubic again. Images
-    without a name (a module whose steps return none) are scored every time.
-
-    With ``scale_in_names`` (by default: when a :class:`~sr_lightning.callbacks.ProgressiveScale` runs) every value
-    is also logged under a name that carries the scale, ``val/psnr_y_x2`` then ``val/psnr_y_x4``, so the curves of
-    the stages do not join into one.
-
-    Args:
-        border: pixels cropped from every side; ``None`` uses the module's ``scale``.
-        bicubic: also score the bicubic baseline.
-        rgb: also score on RGB (the Y channel is always scored).
-        scale_in_names: also log ``<stage>/<metric>_x<scale>``; ``None``: when the trainer has a ProgressiveScale.
-    """
-
-    def __init__(
-        self, border: int | None = None, bicubic: bool = True, rgb: bool = True, scale_in_names: bool | None = None
-    ) -> None:
-        super().__init__()
-        if border is not None and border < 0:
-            raise ValueError(f"SRMetrics border must be >= 0 or None, got {border}.")
-        self.border = border
-        self.bicubic = bicubic
-        self.rgb = rgb
-        self.scale_in_names = scale_in_names
-        self._metrics: dict[str, nn.ModuleDict] = {}
-        self._bicubic_scores: dict[tuple[Any, ...], dict[str, float]] = {}
-
-    def _make_metrics(self) -> nn.ModuleDict:
-        metrics: dict[str, nn.Module] = {"psnr_y": PSNR(y_channel=True), "ssim_y": SSIM(y_channel=True)}
-        if self.rgb:
-            metrics |= {"psnr": PSNR(), "ssim": SSIM()}
-        if self.bicubic:
-            metrics |= {f"bicubic_{name}": type(m)(y_channel=m.y_channel) for name, m in metrics.items()}
-        return nn.ModuleDict(metrics)
-
-    def _update(self, stage: str, pl_module: L.LightningModule, outputs: Any) -> None:
-        lr, sr, hr = unpack_images(outputs, f"SRMetrics ({stage})")
-        scale = module_scale(pl_module)
-        border = scale if self.border is None else self.border
-        metrics = self._metrics.get(stage)
-        if metrics is None:
-            metrics = self._metrics[stage] = self._make_metrics().to(pl_module.device)
-        for name, metric in metrics.items():
-            metric.border = border
-            if not name.startswith("bicubic_"):
-                metric.update(sr, hr)
-        if self.bicubic:
-            names = outputs.get("name") or [None] * lr.shape[0]
-            for name, values in self._bicubic(metrics, lr, hr, names, scale, border).items():
-                metrics[name].update(scores=values)
-
-    def _bicubic(
-        self, metrics: nn.ModuleDict, lr: Tensor, hr: Tensor, names: list[str | None], scale: int, border: int
-    ) -> dict[str, Tensor]:
-        """The per-image bicubic scores of a batch by metric name, from the kept scores where there are any."""
-        keys = [None if name is None else _image_key(name, lr[i], hr[i], scale, border) for i, name in enumerate(names)]
-        todo = [i for i, key in enumerate(keys) if key is None or key not in self._bicubic_scores]
-        baseline = [name for name in metrics if name.startswith("bicubic_")]
-        fresh: dict[str, Tensor] = {}
-        if todo:
-            upscaled = bicubic_upscale(lr[todo], scale)
-            fresh = {name: metrics[name].scores(upscaled, hr[todo]).double().cpu() for name in baseline}
-        rows = []
-        for i, key in enumerate(keys):
-            if i in todo:
-                row = {name: float(fresh[name][todo.index(i)]) for name in baseline}
-                if key is not None:
-                    self._bicubic_scores[key] = row
-            else:
-                row = self._bicubic_scores[key]
-            rows.append(row)
-        return {name: torch.tensor([row[name] for row in rows], dtype=torch.float64) for name in baseline}
-
-    def _log(self, stage: str, pl_module: L.LightningModule) -> None:
-        metrics = self._metrics.pop(stage, None)
-        if metrics is None:
-            return
-        tagged = self.scale_in_names
-        if tagged is None:
-            callbacks = pl_module.trainer.callbacks if pl_module._trainer is not None else []
-            tagged = any(type(callback).__name__ == "ProgressiveScale" for callback in callbacks)
-        scale = module_scale(pl_module)
-        for name, metric in metrics.items():
-            value = metric.compute()
-            pl_module.log(f"{stage}/{name}", value, prog_bar=name == "psnr_y")
-            if tagged:
-                pl_module.log(f"{stage}/{name}_x{scale}", value)
-            metric.reset()
-
-    def on_validation_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:
-        self._update("val", pl_module, outputs)
-
-    def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._log("val", pl_module)
-
-    def on_test_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:
-        self._update("test", pl_module, outputs)
-
-    def on_test_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._log("test", pl_module)
-
-
-def _image_key(name: str, lr: Tensor, hr: Tensor, scale: int, border: int) -> tuple[Any, ...]:
-    """What identifies an image's bicubic scores: its name, the protocol, its sizes and a checksum of its pixels (two
-    images of one name in two folders, or a changed file, do not share scores)."""
-    checksum = []
-    for image in (lr, hr):
-        flat = image.detach().double().flatten()
-        checksum += [float(flat.sum()), float((flat * torch.linspace(1, 2, flat.numel(), dtype=flat.dtype)).sum())]
-    return (name, scale, border, tuple(lr.shape), tuple(hr.shape), tuple(checksum))
+warnings.warn(
+    "sr_lightning.callbacks.metrics is deprecated and will be removed in the next release; import SRMetrics from "
+    "sr_lightning.callbacks (or sr_lightning.callbacks.psnr_ssim) instead.",
+    DeprecationWarning,
+    stacklevel=2,
+)

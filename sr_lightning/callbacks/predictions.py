@@ -21,8 +21,8 @@ from lightning.pytorch.callbacks import BasePredictionWriter
 from PIL import Image
 from torch import Tensor
 
-from sr_lightning.callbacks._image_log import run_folder
 from sr_lightning.callbacks._outputs import module_scale
+from sr_lightning.callbacks.image_log import run_folder
 
 __all__ = ["PredictionWriter", "prediction_path"]
 

@@ -12,10 +12,10 @@ import torch
 from lightning.pytorch.callbacks import Callback
 from torch import Tensor
 
-from sr_lightning.callbacks._image_log import log_image
 from sr_lightning.callbacks._outputs import module_scale, unpack_images
-from sr_lightning.callbacks._periodic import is_due
-from sr_lightning.callbacks.images import Crop, detail_offset, make_panel, panel_grid
+from sr_lightning.callbacks._periodic import check_every_n_epochs, is_due
+from sr_lightning.callbacks.image_log import log_image
+from sr_lightning.callbacks.images import Crop, _CropOffsets, make_panel, panel_grid
 from sr_lightning.metrics.functional import ssim_y
 
 __all__ = ["BestWorstImages", "format_ranking"]
@@ -104,23 +104,20 @@ class BestWorstImages(Callback):
 
     def __init__(self, k: int = 3, crop_size: int = 128, every_n_epochs: int = 1, crop: Crop = "detail") -> None:
         super().__init__()
-        if k < 1 or crop_size < 1 or every_n_epochs < 1:
-            raise ValueError(
-                f"BestWorstImages needs positive values, got k={k}, crop_size={crop_size}, "
-                f"every_n_epochs={every_n_epochs}."
-            )
+        if k < 1 or crop_size < 1:
+            raise ValueError(f"BestWorstImages needs positive values, got k={k}, crop_size={crop_size}.")
         if crop not in ("detail", "center"):
             raise ValueError(f"BestWorstImages crop must be 'detail' or 'center', got {crop!r}.")
         self.k = k
         self.crop_size = crop_size
-        self.every_n_epochs = every_n_epochs
+        self.every_n_epochs = check_every_n_epochs("BestWorstImages", every_n_epochs)
         self.crop = crop
         self.best: list[tuple[str, float]] = []
         self.worst: list[tuple[str, float]] = []
         self.last_paths: dict[str, Path] = {}
         self._ranked: dict[Kind, list[_Candidate]] = {"best": [], "worst": []}
         self._seen = 0
-        self._offsets: dict[tuple[str, int], tuple[int, int]] = {}  # (name, scale) -> LR (top, left), kept
+        self._offsets = _CropOffsets(crop, crop_size)  # by (name, scale)
 
     def _active(self, trainer: L.Trainer) -> bool:
         return is_due(trainer, self.every_n_epochs)
@@ -149,11 +146,7 @@ class BestWorstImages(Callback):
                 continue
             fallback = f"#{position}" if trainer.world_size == 1 else f"#{trainer.global_rank}.{position}"
             name = names[i] or fallback
-            offset = None
-            if self.crop == "detail":
-                if (name, scale) not in self._offsets:
-                    self._offsets[name, scale] = detail_offset(hr[i], scale, self.crop_size)
-                offset = self._offsets[name, scale]
+            offset = self._offsets(name, hr[i], scale)
             row = make_panel(lr[i], sr[i], hr[i], scale, self.crop_size, offset).cpu()
             candidate = _Candidate(score, order, name, row)
             for kind in kinds:

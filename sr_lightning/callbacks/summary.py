@@ -8,7 +8,7 @@ import lightning as L
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
 
-from sr_lightning.callbacks._image_log import run_folder
+from sr_lightning.callbacks.image_log import run_folder
 from sr_lightning.callbacks.images import ImagePanel
 
 __all__ = ["RunSummary", "format_comparison"]

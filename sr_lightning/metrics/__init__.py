@@ -2,12 +2,14 @@
 classes), LPIPS, and FID/KID between image sets with the Inception weights from the torch hub cache."""
 
 from sr_lightning.metrics import functional
-from sr_lightning.metrics.distribution import (
+from sr_lightning.metrics.fid_kid import (
     INCEPTION_WEIGHTS_URL,
     InceptionFeatures,
+    fid_metric,
     frechet_inception_distance,
     inception_weights_file,
     kernel_inception_distance,
+    kid_metric,
 )
 from sr_lightning.metrics.image import PSNR, SSIM
 from sr_lightning.metrics.lpips import LPIPS
@@ -18,8 +20,10 @@ __all__ = [
     "PSNR",
     "SSIM",
     "InceptionFeatures",
+    "fid_metric",
     "frechet_inception_distance",
     "functional",
     "inception_weights_file",
     "kernel_inception_distance",
+    "kid_metric",
 ]

@@ -40,7 +40,9 @@ def test_callbacks_reject_bad_arguments_and_outputs() -> None:
         ImagePanel(num_images=0)
     module = SRModule(EDSR(scale=2, n_resblocks=1, n_feats=8))
     with pytest.raises(TypeError, match="return a dict with 'lr', 'sr' and 'hr'"):
-        SRMetrics().on_validation_batch_end(None, module, torch.zeros(1), None, 0)
+        SRMetrics()._update("val", module, torch.zeros(1))
+    with pytest.raises(ValueError, match="SRMetrics every_n_epochs must be an integer >= 1, got 0"):
+        SRMetrics(every_n_epochs=0)
 
 
 def test_image_panel_writes_a_png_per_validation(tmp_path: Path, tiny_data, tiny_trainer) -> None:
@@ -52,3 +54,22 @@ def test_image_panel_writes_a_png_per_validation(tmp_path: Path, tiny_data, tiny
     assert [p.name for p in pngs] == ["val_epoch000.png", "val_epoch001.png"]  # none for the sanity check
     width, height = Image.open(pngs[-1]).size
     assert (width, height) == (4 * 16 + 5 * 2, 2 * 16 + 3 * 2)  # 4 columns x 2 rows of 16 px, 2 px padding
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "names"),
+    [
+        ("metrics", "psnr_ssim", ["SRMetrics"]),
+        ("distribution", "fid_kid", ["FIDKIDMetrics", "cut_patches"]),
+        ("perceptual", "lpips", ["LPIPSMetric", "LPIPSMonitor"]),
+    ],
+)
+def test_old_callback_modules_are_deprecated_shims(old: str, new: str, names: list[str]) -> None:
+    import importlib
+    import sys
+
+    sys.modules.pop(f"sr_lightning.callbacks.{old}", None)
+    with pytest.warns(DeprecationWarning, match=rf"sr_lightning\.callbacks\.{old} is deprecated"):
+        shim = importlib.import_module(f"sr_lightning.callbacks.{old}")
+    moved = importlib.import_module(f"sr_lightning.callbacks.{new}")
+    assert all(getattr(shim, name) is getattr(moved, name) for name in names)

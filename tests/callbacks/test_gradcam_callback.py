@@ -48,7 +48,7 @@ def test_fit_writes_a_grid_of_lr_heatmap_sr_heatmap_after_validation_only(
 def test_arguments_and_layer_names_are_checked_early() -> None:
     for kwargs, message in (
         ({"num_images": 0}, "num_images=0"),
-        ({"every_n_epochs": 0}, "every_n_epochs=0"),
+        ({"every_n_epochs": 0}, "every_n_epochs must be an integer >= 1, got 0"),
         ({"max_size": 0}, "max_size=0"),
         ({"alpha": 1.5}, "alpha must be in"),
         ({"target": "edges"}, "target must be"),

@@ -89,7 +89,7 @@ def test_image_panel_shows_the_requested_images_in_the_same_region_every_epoch(
         for png in pngs:
             assert torch.equal(_tile(png, row, 3, 16), expected)  # the HR column is that image's detail crop
         assert torch.equal(_tile(pngs[0], row, 0, 16), _tile(pngs[1], row, 0, 16))  # LR: same region
-    assert set(panel._offsets) == {(3, 2), (1, 2)}  # found once per image and scale
+    assert set(panel._offsets.found) == {(3, 2), (1, 2)}  # found once per image and scale
 
 
 def test_image_panel_names_indices_beyond_the_validation_set(tmp_path: Path, tiny_data, tiny_trainer) -> None:

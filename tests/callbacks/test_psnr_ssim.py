@@ -9,7 +9,7 @@ import torch
 
 from sr_lightning import EDSR, SRModule
 from sr_lightning.callbacks import SRMetrics
-from sr_lightning.callbacks import metrics as metrics_module
+from sr_lightning.callbacks import psnr_ssim as metrics_module
 from sr_lightning.data import imresize
 from sr_lightning.metrics.functional import psnr_y, ssim
 
@@ -85,3 +85,77 @@ def test_metric_states_live_on_the_module_device_and_match_the_cpu(cuda, tiny_da
     # pixel that rounds the other way moves PSNR by far less than 0.01 dB.
     for key in ("val/bicubic_psnr_y", "val/bicubic_psnr"):
         assert values["gpu"][key] == pytest.approx(values["cpu"][key], abs=0.01)
+
+
+class _Spy(SRMetrics):
+    """SRMetrics that records (sanity check?, epoch) for every batch it scores."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.scored: list[tuple[bool, int]] = []
+
+    def _update(self, stage, pl_module, outputs) -> None:
+        self.scored.append((pl_module.trainer.sanity_checking, pl_module.trainer.current_epoch))
+        super()._update(stage, pl_module, outputs)
+
+
+def test_every_n_epochs_logs_only_on_those_epochs_and_never_in_the_sanity_check(
+    tmp_path, tiny_data, tiny_trainer
+) -> None:
+    import csv
+
+    from lightning.pytorch.loggers import CSVLogger
+
+    data = tiny_data(3)
+    callback = _Spy(every_n_epochs=2)
+    logger = CSVLogger(tmp_path, name="run", version=0)
+    trainer = tiny_trainer(
+        max_epochs=4, limit_train_batches=1, num_sanity_val_steps=1, logger=logger, callbacks=[callback]
+    )
+    module = SRModule(EDSR(scale=2, n_resblocks=1, n_feats=8))
+    trainer.fit(module, datamodule=data)
+    assert trainer.num_sanity_val_steps == 1 and not any(sanity for sanity, _ in callback.scored)
+    assert sorted({epoch for _, epoch in callback.scored}) == [1, 3]  # the 2nd and 4th epochs
+    assert callback._bicubic_scores  # filled by the first scored validation, not by the sanity check
+    with open(tmp_path / "run" / "version_0" / "metrics.csv") as file:
+        rows = list(csv.DictReader(file))
+    validated = {int(row["epoch"]) for row in rows if row.get("val/loss")}
+    scored = {int(row["epoch"]) for row in rows if row.get("val/psnr_y")}
+    keys = {k for row in rows for k, v in row.items() if v and k.startswith("val/") and ("psnr" in k or "ssim" in k)}
+    assert validated == {0, 1, 2, 3} and scored == {1, 3}
+    assert {"val/psnr", "val/ssim", "val/psnr_y", "val/ssim_y", "val/bicubic_psnr_y"} <= keys
+    for row in rows:  # every value of the callback is logged on the scored epochs only
+        if any(row.get(key) for key in keys):
+            assert int(row["epoch"]) in {1, 3}
+    # trainer.validate and trainer.test score every time.
+    callback.scored.clear()
+    trainer.validate(module, datamodule=data, verbose=False)
+    assert callback.scored and "val/psnr_y" in trainer.callback_metrics
+
+
+def test_every_n_epochs_stops_a_checkpoint_that_would_look_on_unscored_epochs(tiny_data, tiny_trainer) -> None:
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
+    data = tiny_data(2)
+    module = SRModule(EDSR(scale=2, n_resblocks=1, n_feats=8))
+    checkpoint = ModelCheckpoint(monitor="val/psnr_y", mode="max")
+    trainer = tiny_trainer(
+        max_epochs=2,
+        limit_train_batches=1,
+        enable_checkpointing=True,
+        callbacks=[SRMetrics(every_n_epochs=2), checkpoint],
+    )
+    with pytest.raises(ValueError, match=r"monitor='val/psnr_y'.*every_n_epochs=2.*check_val_every_n_epoch=2"):
+        trainer.fit(module, datamodule=data)
+    assert trainer.global_step == 0  # stopped before training
+    # Validating only on the scored epochs, the same checkpoint works.
+    checkpoint = ModelCheckpoint(monitor="val/psnr_y", mode="max")
+    trainer = tiny_trainer(
+        max_epochs=2,
+        limit_train_batches=1,
+        check_val_every_n_epoch=2,
+        enable_checkpointing=True,
+        callbacks=[SRMetrics(every_n_epochs=2), checkpoint],
+    )
+    trainer.fit(module, datamodule=data)
+    assert checkpoint.best_model_path and "val/psnr_y" in trainer.callback_metrics

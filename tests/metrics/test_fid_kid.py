@@ -15,9 +15,9 @@ from sr_lightning.hub import MissingWeightsError
 from sr_lightning.metrics import (
     INCEPTION_WEIGHTS_URL,
     InceptionFeatures,
-    frechet_inception_distance,
+    fid_metric,
     inception_weights_file,
-    kernel_inception_distance,
+    kid_metric,
 )
 
 INCEPTION_FILE = "weights-inception-2015-12-05-6726825d.pth"
@@ -60,13 +60,13 @@ def random_inception_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_fid_equals_torchmetrics_and_is_zero_between_a_set_and_itself(images) -> None:
     hr, sr = images
     extractor = tiny_extractor()
-    ours, reference = frechet_inception_distance(extractor), FrechetInceptionDistance(extractor, normalize=True)
+    ours, reference = fid_metric(extractor), FrechetInceptionDistance(extractor, normalize=True)
     for metric in (ours, reference):
         metric.update(hr[:4], real=True)  # uneven batches
         metric.update(hr[4:], real=True)
         metric.update(sr, real=False)
     assert ours.compute().item() == pytest.approx(reference.compute().item(), rel=1e-6)
-    itself = frechet_inception_distance(extractor)
+    itself = fid_metric(extractor)
     itself.update(hr, real=True)
     itself.update(hr, real=False)
     assert abs(itself.compute().item()) < 1e-4
@@ -75,7 +75,7 @@ def test_fid_equals_torchmetrics_and_is_zero_between_a_set_and_itself(images) ->
 def test_fid_of_shifted_features_is_the_squared_shift() -> None:
     """Same covariance, means apart by c: FID = ||c||^2 (here 3 channels x 0.1^2)."""
     hr = torch.rand(10, 3, 8, 8, generator=torch.Generator().manual_seed(1))
-    fid = frechet_inception_distance(mean_colour())
+    fid = fid_metric(mean_colour())
     fid.update(hr, real=True)
     fid.update(hr + 0.1, real=False)
     assert fid.compute().item() == pytest.approx(0.03, abs=1e-4)
@@ -85,7 +85,7 @@ def test_fid_of_shifted_features_is_the_squared_shift() -> None:
 def test_kid_clamps_the_subset_size_and_leaves_the_global_rng_alone(images) -> None:
     hr, sr = images
     extractor = tiny_extractor()
-    ours = kernel_inception_distance(extractor, subsets=4)  # subset_size 1000 > 6 samples
+    ours = kid_metric(extractor, subsets=4)  # subset_size 1000 > 6 samples
     in_float64 = nn.Sequential(extractor, Float64())
     reference = KernelInceptionDistance(in_float64, subsets=4, subset_size=6, normalize=True)
     for metric in (ours, reference):
@@ -100,7 +100,7 @@ def test_kid_clamps_the_subset_size_and_leaves_the_global_rng_alone(images) -> N
     assert mean.item() > 0 and std.item() < 1e-9 * mean.item()
 
 
-@pytest.mark.parametrize("build", [frechet_inception_distance, kernel_inception_distance])
+@pytest.mark.parametrize("build", [fid_metric, kid_metric])
 def test_a_single_sample_is_a_clear_error(build, images) -> None:
     hr, sr = images
     metric = build(tiny_extractor())
@@ -117,7 +117,7 @@ class DeclaresEight(nn.Module):
         return x.mean(dim=(2, 3)).repeat(1, 4)  # (N, 12)
 
 
-@pytest.mark.parametrize("build", [frechet_inception_distance, kernel_inception_distance])
+@pytest.mark.parametrize("build", [fid_metric, kid_metric])
 def test_an_extractor_without_flat_features_is_a_clear_error(build) -> None:
     with pytest.raises(ValueError, match=r"Conv2d must map images .* to features \(N, d\); .* returned \(2, 4, 297"):
         build(nn.Conv2d(3, 4, 3))  # probed once when built
@@ -128,7 +128,7 @@ def test_an_extractor_without_flat_features_is_a_clear_error(build) -> None:
 
 def test_bad_kid_arguments_are_rejected() -> None:
     with pytest.raises(ValueError, match="subset_size must be an integer >= 1, got 0"):
-        kernel_inception_distance(tiny_extractor(), subset_size=0)
+        kid_metric(tiny_extractor(), subset_size=0)
 
 
 def test_inception_weights_offline_name_the_file_url_and_folder(torch_home: Path, offline) -> None:
@@ -162,3 +162,25 @@ def test_a_cached_inception_file_is_used_without_network(
     assert features.state_dict() == {}  # the published weights are reloaded from the cache, not checkpointed
     assert features(torch.rand(2, 3, 24, 24)).shape == (2, 2048)
     assert offline.urls == []
+
+
+def test_old_builder_names_and_module_are_deprecated_aliases(images) -> None:
+    import importlib
+    import sys
+
+    from sr_lightning import metrics
+
+    hr, sr = images
+    for old, new in (("frechet_inception_distance", "fid_metric"), ("kernel_inception_distance", "kid_metric")):
+        with pytest.warns(DeprecationWarning, match=f"{old} is deprecated.*{new}"):
+            metric = getattr(metrics, old)(tiny_extractor())
+        reference = getattr(metrics, new)(tiny_extractor())
+        for m in (metric, reference):
+            m.update(hr, real=True)
+            m.update(sr, real=False)
+        assert type(metric) is type(reference)
+        assert torch.equal(torch.as_tensor(metric.compute()), torch.as_tensor(reference.compute()))
+    sys.modules.pop("sr_lightning.metrics.distribution", None)
+    with pytest.warns(DeprecationWarning, match="sr_lightning.metrics.distribution is deprecated"):
+        shim = importlib.import_module("sr_lightning.metrics.distribution")
+    assert shim.fid_metric is metrics.fid_metric and shim.InceptionFeatures is metrics.InceptionFeatures

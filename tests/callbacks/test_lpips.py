@@ -1,4 +1,4 @@
-"""LPIPSMetric in a real fit: the logged value is the lpips package's per-image mean on that epoch's images."""
+"""LPIPSMonitor in a real fit: the logged value is the lpips package's per-image mean on that epoch's images."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from lightning.pytorch.callbacks import Callback
 from torch import Tensor
 
 from sr_lightning import EDSR, SRModule
-from sr_lightning.callbacks.perceptual import LPIPSMetric
+from sr_lightning.callbacks.lpips import LPIPSMonitor
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*(pretrained|weight enum).*:UserWarning")
 
@@ -33,7 +33,7 @@ class Recorder(Callback):
 
 def test_lpips_metric_logs_the_per_image_mean_of_each_epoch(tmp_path: Path, tiny_data, tiny_trainer) -> None:
     data = tiny_data(3, size=(64, 64))
-    callback, recorder = LPIPSMetric(net="squeeze", pretrained=False), Recorder()
+    callback, recorder = LPIPSMonitor(net="squeeze", pretrained=False), Recorder()
     torch.manual_seed(0)
     module = SRModule(EDSR(scale=2, n_resblocks=1, n_feats=8))
     tiny_trainer(max_epochs=2, limit_train_batches=1, callbacks=[callback, recorder]).fit(module, datamodule=data)
@@ -49,6 +49,23 @@ def test_lpips_metric_logs_the_per_image_mean_of_each_epoch(tmp_path: Path, tiny
 
 def test_lpips_metric_rejects_unknown_nets_before_building_anything() -> None:
     with pytest.raises(ValueError, match=r"net must be one of \['alex', 'vgg', 'squeeze'\], got 'resnet'"):
-        LPIPSMetric(net="resnet")
+        LPIPSMonitor(net="resnet")
     with pytest.raises(ValueError, match="every_n_epochs must be an integer >= 1, got 0"):
-        LPIPSMetric(every_n_epochs=0)
+        LPIPSMonitor(every_n_epochs=0)
+
+
+def test_old_names_are_deprecated_aliases_of_lpips_monitor() -> None:
+    import importlib
+    import sys
+
+    import sr_lightning
+    from sr_lightning.callbacks import LPIPSMetric
+
+    with pytest.warns(DeprecationWarning, match="LPIPSMetric is deprecated.*LPIPSMonitor"):
+        old = LPIPSMetric(net="squeeze", pretrained=False, every_n_epochs=2)
+    assert isinstance(old, LPIPSMonitor) and (old.net, old.every_n_epochs) == ("squeeze", 2)
+    assert sr_lightning.LPIPSMetric is LPIPSMetric and sr_lightning.LPIPSMonitor is LPIPSMonitor
+    sys.modules.pop("sr_lightning.callbacks.perceptual", None)
+    with pytest.warns(DeprecationWarning, match="sr_lightning.callbacks.perceptual is deprecated"):
+        shim = importlib.import_module("sr_lightning.callbacks.perceptual")
+    assert shim.LPIPSMonitor is LPIPSMonitor and shim.LPIPSMetric is LPIPSMetric

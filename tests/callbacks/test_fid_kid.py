@@ -13,7 +13,7 @@ from torch import Tensor, nn
 from torchmetrics.image import FrechetInceptionDistance, KernelInceptionDistance
 
 from sr_lightning import EDSR, SRDataModule, SRModule
-from sr_lightning.callbacks.distribution import FIDKIDMetrics, cut_patches
+from sr_lightning.callbacks.fid_kid import FIDKIDMetrics, cut_patches
 from sr_lightning.hub import MissingWeightsError
 
 
