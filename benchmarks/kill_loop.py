@@ -5,8 +5,10 @@ the weights of an uninterrupted run. ``tests/test_kill_loop.py`` runs five kills
     python benchmarks/kill_loop.py                  # 20 kills, a tiny EDSR, 6 epochs of 4 batches (~3 min)
     python benchmarks/kill_loop.py --kills 50 --seed 3
 
-It prints one row per kill (how it died, what it resumed from, whether every ``last.ckpt`` on disk was readable
-afterwards) and the largest weight difference from the uninterrupted run. It exits with status 1 on any failure.
+It prints one row per attempt (how it died, what it resumed from, whether every ``last.ckpt`` on disk was readable
+afterwards). When a run reaches its end before a kill comes, it is compared with the uninterrupted run and the next
+kills go to a fresh run; at the end, the largest weight difference of all runs from the uninterrupted one is
+printed. It exits with status 1 on any failure.
 """
 
 from __future__ import annotations
@@ -81,13 +83,27 @@ def _other_filesystem(root: Path) -> Path:
     return root / "tmp_other"  # no second filesystem here: both variants use the same one
 
 
+def _weights(path: Path) -> dict:
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def _finish_and_compare(folder: Path, fit: list[str], straight: dict) -> tuple[bool, float]:
+    """Resume ``folder``'s run to its end; whether it ended at the uninterrupted run's step, and the largest weight
+    difference from it."""
+    cli([*fit, f"--trainer.logger.init_args.save_dir={folder}", "--ckpt_path=last"])
+    resumed = _weights(max(folder.rglob("last.ckpt"), key=lambda p: p.stat().st_mtime))
+    same_steps = (straight["epoch"], straight["global_step"]) == (resumed["epoch"], resumed["global_step"])
+    largest = max((straight["state_dict"][k] - v).abs().max().item() for k, v in resumed["state_dict"].items())
+    return same_steps, largest
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--batches", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--max-delay", type=float, default=4.0, help="latest random kill (s after training starts)")
+    parser.add_argument("--max-step", type=int, default=6, help="timed kills land inside this process's steps 2..N")
     args = parser.parse_args(argv)
     root = Path(tempfile.mkdtemp(prefix="sr_lightning_kill_loop_"))
     other = _other_filesystem(root)
@@ -96,54 +112,65 @@ def main(argv: list[str] | None = None) -> int:
         folder.mkdir(exist_ok=True)
     config = _config(root, args.epochs, args.batches)
     cli(["fit", f"--config={config}", f"--trainer.logger.init_args.save_dir={root / 'straight'}"])
+    straight = _weights(next((root / "straight").rglob("last.ckpt")))
     rng = random.Random(args.seed)
-    fit = ["fit", f"--config={config}", f"--trainer.logger.init_args.save_dir={root / 'killed'}"]
-    failures = 0
-    print("| kill | how | $TMPDIR | exit | resumed from | every last.ckpt readable |")
-    print("|---|---|---|---|---|---|")
-    for kill in range(1, args.kills + 1):
-        mid_save = kill % 2 == 1
-        tmpdir = other if kill % 4 in (1, 2) else same
+    fit = ["fit", f"--config={config}"]
+    failures, cycle, kills, tries = 0, 0, 0, 0
+    results: list[tuple[bool, float]] = []
+    print("| kill | run | how | $TMPDIR | exit | resumed from | every last.ckpt readable |")
+    print("|---|---|---|---|---|---|---|")
+    while kills < args.kills and tries < 3 * args.kills:
+        tries += 1
+        killed = root / f"killed_{cycle}"
+        mid_save = tries % 2 == 1
+        tmpdir = other if tries % 4 in (1, 2) else same
         env = {**os.environ, "TMPDIR": str(tmpdir)}
         if mid_save:
             env["SR_TEST_KILL_MID_SAVE"] = str(rng.randint(1, 6))
             how = f"mid-save #{env['SR_TEST_KILL_MID_SAVE']}"
         else:
-            env["SR_TEST_KILL_AFTER_S"] = f"{rng.uniform(0.1, args.max_delay):.2f}"
-            how = f"after {env['SR_TEST_KILL_AFTER_S']} s"
-        resume = ["--ckpt_path=last"] if list((root / "killed").rglob("last.ckpt")) else []
-        done = subprocess.run(
-            [sys.executable, str(CHILD), "-1", "-1", *fit, *resume], env=env, capture_output=True, text=True
-        )
+            # A random instant inside a random step of this process, timed by the run's own step duration
+            # (checkpoint writes included), so the kill hits on a fast machine as on a slow one.
+            env["SR_TEST_KILL_IN_STEP"] = f"{rng.randint(2, args.max_step)}:{rng.uniform(0, 1.5):.2f}"
+            step, fraction = env["SR_TEST_KILL_IN_STEP"].split(":")
+            how = f"in step {step}, at {fraction} x a step"
+        resume = ["--ckpt_path=last"] if list(killed.rglob("last.ckpt")) else []
+        command = [sys.executable, str(CHILD), "-1", "-1", *fit, f"--trainer.logger.init_args.save_dir={killed}"]
+        done = subprocess.run([*command, *resume], env=env, capture_output=True, text=True)
         started = next((line.split()[-1] for line in done.stdout.splitlines() if line.startswith("Resuming")), "-")
         readable = True
-        for path in (root / "killed").rglob("last.ckpt"):
+        for path in killed.rglob("last.ckpt"):
             try:
                 read_checkpoint(path)
             except (OSError, ValueError):
                 readable = False
         ok = done.returncode in (0, -9) and readable
         failures += not ok
+        kills += done.returncode == -9
         where = "other fs" if tmpdir == other and other.parent != root else "same fs"
-        short = started if started == "-" else str(Path(started).relative_to(root / "killed"))
-        print(f"| {kill} | {how} | {where} | {done.returncode} | {short} | {'yes' if readable else 'NO'} |", flush=True)
+        short = started if started == "-" else str(Path(started).relative_to(killed))
+        row = f"| {kills if done.returncode == -9 else '-'} | {cycle} | {how} | {where} | {done.returncode} | {short} |"
+        print(f"{row} {'yes' if readable else 'NO'} |", flush=True)
         if done.returncode not in (0, -9):
             print(done.stderr[-2000:], file=sys.stderr)
-    cli([*fit, "--ckpt_path=last"])
-    straight = torch.load(next((root / "straight").rglob("last.ckpt")), weights_only=True)
-    resumed = torch.load(max((root / "killed").rglob("last.ckpt"), key=lambda p: p.stat().st_mtime), weights_only=True)
-    same_steps = (straight["epoch"], straight["global_step"]) == (resumed["epoch"], resumed["global_step"])
-    largest = max((straight["state_dict"][k] - v).abs().max().item() for k, v in resumed["state_dict"].items())
-    leftovers = [p for p in [*(root / "killed").rglob("*.tmp"), *other.iterdir(), *same.iterdir()] if "ckpt" in p.name]
+        if done.returncode == 0:  # the run reached its end before the kill came: check it, start the next run
+            results.append(_finish_and_compare(killed, fit, straight))
+            cycle += 1
+    if list((root / f"killed_{cycle}").rglob("last.ckpt")):
+        results.append(_finish_and_compare(root / f"killed_{cycle}", fit, straight))
+    leftovers = [p for p in [*root.rglob("*.tmp"), *other.iterdir(), *same.iterdir()] if "ckpt" in p.name]
+    all_steps = all(same_steps for same_steps, _ in results)
+    largest = max((difference for _, difference in results), default=float("nan"))
     print(
-        f"\nFinal: epoch {resumed['epoch']}, step {resumed['global_step']} (uninterrupted: {straight['epoch']}, "
-        f"{straight['global_step']}); largest weight difference {largest:.1e}; temporary files left: {len(leftovers)}; "
-        f"kills that broke a resume or left an unreadable last.ckpt: {failures}."
+        f"\nKills: {kills} over {len(results)} killed runs, each resumed to its end: every run ended at the "
+        f"uninterrupted run's epoch and step: {'yes' if all_steps else 'NO'}; largest weight difference {largest:.1e}; "
+        f"temporary files left: {len(leftovers)}; kills that broke a resume or left an unreadable last.ckpt: "
+        f"{failures}."
     )
     shutil.rmtree(root, ignore_errors=True)
     if other.parent != root:
         shutil.rmtree(other, ignore_errors=True)
-    return int(failures > 0 or not same_steps or largest > 1e-6 or bool(leftovers))
+    return int(failures > 0 or not all_steps or not largest <= 1e-6 or bool(leftovers) or kills < args.kills)
 
 
 if __name__ == "__main__":
