@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.warm_start:
         before = pretrained.info(args.warm_start)
         shipped_init = f" (started from `{args.warm_start}`: add its {float(before['wall_time_s']) / 3600:.2f} h)"
-        init = f"Warm start: the weights of `{args.warm_start}` that fit (all but the last upsampling layers).\n"
+        init = f" Warm start: the weights of `{args.warm_start}` that fit (all but the last upsampling layers)."
     rows = [
         f"| **{args.name}** (ours; T91 only) | **{plain.psnr_y:.2f} / {plain.ssim_y:.4f}** |",
         f"| {args.name} + self-ensemble (x8) | {ensemble.psnr_y:.2f} / {ensemble.ssim_y:.4f} |",
@@ -121,7 +121,7 @@ of Yang et al. (2010) only, with the recipe `{args.recipe}`. Inputs are RGB imag
 
 - Data: `../shared/datasets/T91` (91 images; random HR patches with flips and rotations, LR by MATLAB bicubic,
   8-bit), validation on Set5.
-- Recipe: `{args.recipe}`. {init}
+- Recipe: `{args.recipe}`.{init}
 - {extra["epochs"]} epochs, {extra["steps"]} steps; wall time {float(extra["wall_time_s"]) / 3600:.2f} h{shipped_init}
   (CPU time {float(extra["cpu_time_s"]) / 3600:.2f} h).
 - Hardware: {extra["hardware"]}; torch {extra["torch"]}.

@@ -5,12 +5,14 @@
 from __future__ import annotations
 
 import json
+import os
 import warnings
 from pathlib import Path
 from typing import Any, Literal
 
 from torch import nn
 
+from sr_lightning.filesystem import usual_file_mode
 from sr_lightning.inference.onnx_export import check_onnx, export_onnx
 from sr_lightning.weights import build_generator, check_finite_weights, load_weights, read_safetensors
 
@@ -64,6 +66,7 @@ def export_safetensors(
     metadata.update({key: str(value) for key, value in (extra or {}).items()})
     path.parent.mkdir(parents=True, exist_ok=True)
     save_file({k: v.detach().cpu().contiguous() for k, v in generator.state_dict().items()}, path, metadata=metadata)
+    os.chmod(path, usual_file_mode())  # safetensors writes 0600; an exported model is meant to be shared
     return path
 
 

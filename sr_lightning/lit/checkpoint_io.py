@@ -21,6 +21,7 @@ from typing import Any
 import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
+from sr_lightning.filesystem import usual_file_mode
 from sr_lightning.weights import CheckpointReadError, describe_unreadable
 
 __all__ = ["AtomicCheckpointIO", "CheckpointReadError", "install_atomic_checkpoint_io", "remove_stale_temporaries"]
@@ -105,6 +106,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         descriptor, name = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
         temporary = Path(name)
         try:
+            os.chmod(descriptor, usual_file_mode())  # mkstemp makes 0600; a checkpoint is as shareable as any file
             with os.fdopen(descriptor, "wb") as file:
                 torch.save(checkpoint, file)
                 file.flush()

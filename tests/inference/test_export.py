@@ -98,3 +98,15 @@ def test_onnx_export_command(tiny_checkpoint: Path, tmp_path: Path, capsys, monk
         main(["--ckpt", str(tiny_checkpoint), "-o", str(tmp_path / "model.bin")])
     with pytest.raises(SystemExit, match=r"holds a x2 EDSR; it cannot upscale x4"):
         main(["--ckpt", str(tiny_checkpoint), "-o", str(path), "--scale", "4"])
+
+
+def test_an_exported_file_gets_the_permissions_of_any_new_file(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    umask = os.umask(0o022)
+    try:
+        path = export_safetensors(EDSR(scale=2, n_resblocks=1, n_feats=8), tmp_path / "net.safetensors")
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644  # safetensors alone writes 0600

@@ -4,6 +4,7 @@ and an unreadable checkpoint is named with what is wrong with it."""
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -84,3 +85,14 @@ def test_a_trainer_resuming_from_a_bad_file_names_it(tmp_path: Path, tiny_traine
     module = SRModule(EDSR(scale=2, n_resblocks=1, n_feats=8))
     with pytest.raises(CheckpointReadError, match=rf"{bad} is not a readable checkpoint"):
         tiny_trainer(max_steps=1).fit(module, datamodule=tiny_data(1), ckpt_path=bad)
+
+
+def test_a_checkpoint_gets_the_permissions_of_any_new_file(tmp_path: Path) -> None:
+    """Written through a temporary that mkstemp creates 0600, the checkpoint still ends 0666 less the umask, as a
+    plain ``torch.save`` would leave it (a checkpoint on a shared machine can be read by the group)."""
+    umask = os.umask(0o022)
+    try:
+        AtomicCheckpointIO().save_checkpoint({"w": torch.ones(1)}, tmp_path / "last.ckpt")
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE((tmp_path / "last.ckpt").stat().st_mode) == 0o644
