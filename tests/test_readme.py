@@ -43,3 +43,25 @@ def test_the_python_snippet_runs_verbatim_on_a_cpu(tmp_path: Path) -> None:
     Image.new("RGB", (16, 12), (120, 60, 30)).save(tmp_path / "photo.png")
     run(["upscale", "--ckpt", str(checkpoint), str(tmp_path / "photo.png"), "-o", str(tmp_path / "up"), "--quiet"])
     assert Image.open(tmp_path / "up" / "photo_x2.png").size == (32, 24)
+
+
+def test_the_shipped_model_snippet_runs_verbatim(tmp_path: Path, monkeypatch) -> None:
+    """The first example after the two commands: a photo upscaled by a shipped model, in Python and by the command."""
+    import numpy as np
+    from PIL import Image
+    from skimage import data
+
+    from sr_lightning import pretrained
+    from sr_lightning.cli import run
+
+    if "edsr-t91-x4" not in pretrained.available():
+        raise AssertionError(f"the README's example model is not shipped: {pretrained.available()}")
+    Image.fromarray(np.ascontiguousarray(data.chelsea()[:60, :80])).save(tmp_path / "photo.jpg")
+    monkeypatch.chdir(tmp_path)
+    exec(compile(_python_block("Upscale a photo with a shipped model (no training)"), "README", "exec"), {})
+    assert Image.open(tmp_path / "photo_x4.png").size == (320, 240)
+    text = README.read_text()
+    command = re.search(r"\.venv/bin/sr-lightning (upscale --model \S+ photo\.jpg -o upscaled/)", text)
+    assert command is not None
+    run(command.group(1).split())
+    assert Image.open(tmp_path / "upscaled" / "photo_x4.png").size == (320, 240)
