@@ -17,6 +17,7 @@ def dihedral(img: Tensor, k: int, inverse: bool = False) -> Tensor:
     ``inverse=True`` undoes transform ``k``: ``dihedral(dihedral(x, k), k, inverse=True)`` is ``x``.
 
     Example:
+        >>> import torch
         >>> x = torch.arange(6.0).view(1, 2, 3)
         >>> all(torch.equal(dihedral(dihedral(x, k), k, inverse=True), x) for k in range(8))
         True
