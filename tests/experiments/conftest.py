@@ -92,7 +92,9 @@ def fitted_runs(tmp_path_factory: pytest.TempPathFactory) -> FittedRuns:
     printed = io.StringIO()
     inits: list[dict[str, Any]] = []
     artifacts: set[tuple[str, str]] = set()
-    real_init, real_log_artifact = wandb.init, wandb.Run.log_artifact
+    from wandb.sdk.wandb_run import Run  # wandb.Run is an alias from wandb 0.19 on; the floor is 0.16
+
+    real_init, real_log_artifact = wandb.init, Run.log_artifact
 
     def init(**kwargs: Any) -> Any:
         inits.append(kwargs)
@@ -104,7 +106,7 @@ def fitted_runs(tmp_path_factory: pytest.TempPathFactory) -> FittedRuns:
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(wandb, "init", init)
-        patch.setattr(wandb.Run, "log_artifact", log_artifact)
+        patch.setattr(Run, "log_artifact", log_artifact)
         for name in ("WANDB_API_KEY", "WANDB_IDENTITY_TOKEN_FILE", "WANDB_MODE", "WANDB_BASE_URL", "WANDB_DIR"):
             patch.delenv(name, raising=False)
         patch.setenv("NETRC", str(root / "netrc"))  # no credentials, whatever the machine has
