@@ -6,17 +6,16 @@ from typing import Any
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import Callback
 from torch import Tensor, nn
 
 from sr_lightning.callbacks._outputs import bicubic_upscale, module_scale, unpack_images
-from sr_lightning.callbacks._periodic import check_every_n_epochs, is_due
+from sr_lightning.callbacks._periodic import PeriodicEvaluation
 from sr_lightning.metrics import PSNR, SSIM
 
 __all__ = ["SRMetrics"]
 
 
-class SRMetrics(Callback):
+class SRMetrics(PeriodicEvaluation):
     """Score validation and test outputs with the paper protocol and log them.
 
     Logs ``<stage>/psnr``, ``<stage>/ssim`` (RGB), ``<stage>/psnr_y``, ``<stage>/ssim_y`` (Y channel) and, with
@@ -62,16 +61,14 @@ class SRMetrics(Callback):
         scale_in_names: bool | None = None,
         every_n_epochs: int = 1,
     ) -> None:
-        super().__init__()
         if border is not None and border < 0:
             raise ValueError(f"SRMetrics border must be >= 0 or None, got {border}.")
-        self.every_n_epochs = check_every_n_epochs("SRMetrics", every_n_epochs)
+        super().__init__(every_n_epochs)
         self.border = border
         self.bicubic = bicubic
         self.rgb = rgb
         self.scale_in_names = scale_in_names
         self._metrics: dict[str, nn.ModuleDict] = {}
-        self._active: dict[str, bool] = {}  # by stage: whether this evaluation epoch is scored
         self._bicubic_scores: dict[tuple[Any, ...], dict[str, float]] = {}
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
@@ -115,7 +112,10 @@ class SRMetrics(Callback):
             metrics |= {f"bicubic_{name}": type(m)(y_channel=m.y_channel) for name, m in metrics.items()}
         return nn.ModuleDict(metrics)
 
-    def _update(self, stage: str, pl_module: L.LightningModule, outputs: Any) -> None:
+    def _start_epoch(self, stage: str) -> None:
+        self._metrics.pop(stage, None)
+
+    def _score_batch(self, stage: str, pl_module: L.LightningModule, outputs: Any) -> None:
         lr, sr, hr = unpack_images(outputs, f"SRMetrics ({stage})")
         scale = module_scale(pl_module)
         border = scale if self.border is None else self.border
@@ -153,7 +153,7 @@ class SRMetrics(Callback):
             rows.append(row)
         return {name: torch.tensor([row[name] for row in rows], dtype=torch.float64) for name in baseline}
 
-    def _log(self, stage: str, pl_module: L.LightningModule) -> None:
+    def _finish_epoch(self, stage: str, pl_module: L.LightningModule) -> None:
         metrics = self._metrics.pop(stage, None)
         if metrics is None:
             return
@@ -168,36 +168,6 @@ class SRMetrics(Callback):
             if tagged:
                 pl_module.log(f"{stage}/{name}_x{scale}", value)
             metric.reset()
-
-    def _epoch_start(self, trainer: L.Trainer, stage: str) -> None:
-        self._metrics.pop(stage, None)  # an interrupted epoch must not leak into this one
-        self._active[stage] = is_due(trainer, self.every_n_epochs)
-
-    def _batch_end(self, stage: str, pl_module: L.LightningModule, outputs: Any) -> None:
-        if self._active.get(stage, False):
-            self._update(stage, pl_module, outputs)
-
-    def _epoch_end(self, stage: str, pl_module: L.LightningModule) -> None:
-        if self._active.pop(stage, False):
-            self._log(stage, pl_module)
-
-    def on_validation_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._epoch_start(trainer, "val")
-
-    def on_validation_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:
-        self._batch_end("val", pl_module, outputs)
-
-    def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._epoch_end("val", pl_module)
-
-    def on_test_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._epoch_start(trainer, "test")
-
-    def on_test_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:
-        self._batch_end("test", pl_module, outputs)
-
-    def on_test_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._epoch_end("test", pl_module)
 
 
 def _image_key(name: str, lr: Tensor, hr: Tensor, scale: int, border: int) -> tuple[Any, ...]:

@@ -40,7 +40,7 @@ def test_callbacks_reject_bad_arguments_and_outputs() -> None:
         ImagePanel(num_images=0)
     module = SRModule(EDSR(scale=2, n_resblocks=1, n_feats=8))
     with pytest.raises(TypeError, match="return a dict with 'lr', 'sr' and 'hr'"):
-        SRMetrics()._update("val", module, torch.zeros(1))
+        SRMetrics()._score_batch("val", module, torch.zeros(1))
     with pytest.raises(ValueError, match="SRMetrics every_n_epochs must be an integer >= 1, got 0"):
         SRMetrics(every_n_epochs=0)
 

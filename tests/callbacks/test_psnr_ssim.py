@@ -55,7 +55,7 @@ def test_an_image_with_a_known_name_but_other_pixels_is_scored_again() -> None:
     hr = torch.rand(2, 3, 32, 32, generator=gen)
     lr = imresize(hr, 1 / 2).clamp(0, 1)
     outputs = {"lr": lr, "sr": hr, "hr": hr, "name": ["a", "a"]}  # one name, two images (two folders)
-    callback._update("val", module, outputs)
+    callback._score_batch("val", module, outputs)
     bicubic = imresize(lr, 2).clamp(0, 1)
     expected = ssim(bicubic, hr, border=2, reduction="none").mean()
     assert callback._metrics["val"]["bicubic_ssim"].compute().item() == pytest.approx(expected.item(), abs=1e-6)
@@ -94,9 +94,9 @@ class _Spy(SRMetrics):
         super().__init__(**kwargs)
         self.scored: list[tuple[bool, int]] = []
 
-    def _update(self, stage, pl_module, outputs) -> None:
+    def _score_batch(self, stage, pl_module, outputs) -> None:
         self.scored.append((pl_module.trainer.sanity_checking, pl_module.trainer.current_epoch))
-        super()._update(stage, pl_module, outputs)
+        super()._score_batch(stage, pl_module, outputs)
 
 
 def test_every_n_epochs_logs_only_on_those_epochs_and_never_in_the_sanity_check(
