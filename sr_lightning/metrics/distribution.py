@@ -4,25 +4,8 @@ from __future__ import annotations
 
 import warnings
 
-from sr_lightning.metrics.fid_kid import (
-    INCEPTION_WEIGHTS_URL,
-    InceptionFeatures,
-    fid_metric,
-    frechet_inception_distance,
-    inception_weights_file,
-    kernel_inception_distance,
-    kid_metric,
-)
-
-__all__ = [
-    "INCEPTION_WEIGHTS_URL",
-    "InceptionFeatures",
-    "fid_metric",
-    "frechet_inception_distance",
-    "inception_weights_file",
-    "kernel_inception_distance",
-    "kid_metric",
-]
+from sr_lightning.metrics.fid_kid import *  # noqa: F403
+from sr_lightning.metrics.fid_kid import __all__  # noqa: F401
 
 warnings.warn(
     "sr_lightning.metrics.distribution is deprecated and will be removed in the next release; import from "
