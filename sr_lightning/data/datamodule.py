@@ -285,6 +285,16 @@ class SRDataModule(L.LightningDataModule):
         if self.train_dataset is None:
             hp = self.hparams
             sources, _, origin = self._sources()
+            patches = {  # what both training datasets take
+                "scale": self._scale,
+                "patch_size": hp.patch_size,
+                "repeat": hp.repeat,
+                "augment": hp.augment,
+                "seed": hp.seed,
+                "skip_corrupt": hp.skip_corrupt,
+                "cache": self._cache,
+                "cache_dir": hp.cache_dir,
+            }
             if isinstance(sources, PairedFolder):
                 if hp.degrade_on_device:
                     raise ValueError(
@@ -292,31 +302,9 @@ class SRDataModule(L.LightningDataModule):
                         "LR image files, which training uses: set degrade_on_device=false (--data.degrade_on_device"
                         "=false)."
                     )
-                self.train_dataset = PairedPatchDataset(
-                    sources,
-                    scale=self._scale,
-                    patch_size=hp.patch_size,
-                    repeat=hp.repeat,
-                    augment=hp.augment,
-                    seed=hp.seed,
-                    skip_corrupt=hp.skip_corrupt,
-                    cache=self._cache,
-                    cache_dir=hp.cache_dir,
-                )
+                self.train_dataset = PairedPatchDataset(sources, **patches)
                 return self.train_dataset
-            self.train_dataset = TrainPatchDataset(
-                sources,
-                scale=self._scale,
-                patch_size=hp.patch_size,
-                repeat=hp.repeat,
-                augment=hp.augment,
-                seed=hp.seed,
-                skip_corrupt=hp.skip_corrupt,
-                cache=self._cache,
-                cache_dir=hp.cache_dir,
-                make_lr=not hp.degrade_on_device,
-                origin=origin,
-            )
+            self.train_dataset = TrainPatchDataset(sources, **patches, make_lr=not hp.degrade_on_device, origin=origin)
         return self.train_dataset
 
     def _eval_dataset(self, stage: str) -> PairedImageDataset:
