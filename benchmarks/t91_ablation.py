@@ -124,7 +124,12 @@ def curve(run: Path) -> list[tuple[float, float, int, float]]:
     return points
 
 
-def plot(curves: dict[str, list[tuple[float, float, int, float]]], path: Path) -> None:
+def plot(
+    curves: dict[str, list[tuple[float, float, int, float]]],
+    path: Path,
+    xlabel: str = "training wall time (min, 2-core CPU)",
+    ylabel: str = "Set5 x2 PSNR-Y (dB, EMA weights)",
+) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -134,8 +139,8 @@ def plot(curves: dict[str, list[tuple[float, float, int, float]]], path: Path) -
     for name, points in curves.items():
         if points:
             ax.plot([p[0] / 60 for p in points], [p[1] for p in points], marker=".", label=name)
-    ax.set_xlabel("training wall time (min, 2-core CPU)")
-    ax.set_ylabel("Set5 x2 PSNR-Y (dB, EMA weights)")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from t91_ablation import curve  # benchmarks/ is the script's own folder
+from t91_ablation import curve, plot  # benchmarks/ is the script's own folder
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -37,21 +37,13 @@ def main(argv: list[str] | None = None) -> None:
         curves[name] = [(elapsed + shift, psnr, step, cpu) for elapsed, psnr, step, cpu in points]
         for elapsed, psnr, step, cpu in points:
             print(f"| {name} | {step + 1} | {elapsed / 60:.1f} | {cpu / 60:.1f} | {psnr:.2f} |")
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for name, points in curves.items():
-        ax.plot([p[0] / 60 for p in points], [p[1] for p in points], marker=".", label=name)
-    ax.set_xlabel("training wall time (min, 2-core CPU; warm starts include the x2 run)")
-    ax.set_ylabel("Set5 PSNR-Y (dB, EMA weights)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(args.out, dpi=110)
+    plot(
+        curves,
+        args.out,
+        xlabel="training wall time (min, 2-core CPU; warm starts include the x2 run)",
+        ylabel="Set5 PSNR-Y (dB, EMA weights)",
+    )
     print(f"\nFigure: {args.out}")
 
 
